@@ -1,0 +1,193 @@
+"""The reverse-mode walk shared by ``Tensor.backward`` and ``autograd.grad``.
+
+One iterative walk (no recursion limit): order the nodes reachable from the outputs
+topologically, then visit them outputs-first, calling each node's gradient rule once with the
+sum of the gradients that flowed into it. Gradients of broadcast inputs are summed back to the
+input's shape here, once, so gradient rules may return broadcast-shaped results.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flowgrad.autograd.mode import STATE, no_grad, set_grad_enabled
+from flowgrad.autograd.node import FREED_MESSAGE, Node
+from flowgrad.errors import AnomalyError
+
+
+def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=None):
+    """Propagate ``seeds`` (gradients of ``roots``) backwards.
+
+    With ``targets`` None, accumulate into the ``.grad`` of every leaf reached (``backward``).
+    Otherwise return the gradients of the ``targets`` tensors, None where unreachable
+    (``autograd.grad``), and leave ``.grad`` alone.
+    """
+    order = _topological_order([t.grad_fn for t in roots])
+    grads: dict[Node, object] = {}
+    leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, grad]
+    for root, seed in zip(roots, seeds, strict=True):
+        if root.grad_fn is None:
+            _accumulate_leaf(leaf_grads, root, seed)
+        else:
+            _accumulate(grads, root.grad_fn, seed)
+
+    captured_nodes: dict[Node, object] = {}
+    if targets is not None:
+        target_nodes = {t.grad_fn for t in targets if t.grad_fn is not None}
+        target_leaves = {id(t) for t in targets if t.grad_fn is None}
+        needed = _needed_nodes(order, target_nodes, target_leaves)
+    else:
+        target_nodes, needed = (), None
+
+    with set_grad_enabled(create_graph):
+        for node in reversed(order):
+            grad = grads.pop(node, None)
+            if grad is None or (needed is not None and node not in needed):
+                continue
+            if node.hooks:
+                grad = _run_hooks(node.hooks, grad)
+            if node.retained is not None:
+                _set_retained_grad(node.retained(), grad)
+            if node in target_nodes:
+                captured_nodes[node] = grad
+            if node.freed:
+                raise RuntimeError(FREED_MESSAGE.format(op=node.prim.name))
+            input_grads = node.prim.vjp(node, grad)
+            if STATE.anomaly:
+                _check_finite_grads(node, input_grads)
+            for edge, shape, input_grad in zip(node.next, node.in_shapes, input_grads,
+                                               strict=False):
+                if edge is None or input_grad is None:
+                    continue
+                if input_grad.shape != shape:
+                    input_grad = sum_to_shape(input_grad, shape)
+                if type(edge) is Node:
+                    _accumulate(grads, edge, input_grad)
+                else:
+                    _accumulate_leaf(leaf_grads, edge, input_grad)
+            if not retain_graph:
+                node.free()
+
+    if targets is not None:
+        results = []
+        for t in targets:
+            if t.grad_fn is not None:
+                results.append(captured_nodes.get(t.grad_fn))
+            else:
+                entry = leaf_grads.get(id(t))
+                results.append(None if entry is None else entry[1])
+        return results
+
+    handed_out: set[int] = set()
+    for leaf, grad in leaf_grads.values():
+        _store_leaf_grad(leaf, grad, create_graph, handed_out)
+    return None
+
+
+def _topological_order(start_nodes) -> list[Node]:
+    """Nodes reachable from ``start_nodes``, each after every node it depends on."""
+    order: list[Node] = []
+    visited: set[int] = set()
+    for start in start_nodes:
+        if start is None or id(start) in visited:
+            continue
+        visited.add(id(start))
+        stack = [(start, iter(start.next))]
+        while stack:
+            node, edges = stack[-1]
+            for edge in edges:
+                if type(edge) is Node and id(edge) not in visited:
+                    visited.add(id(edge))
+                    stack.append((edge, iter(edge.next)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def _needed_nodes(order, target_nodes, target_leaves) -> set[Node]:
+    """Nodes on some path to a target: the only ones ``autograd.grad`` has to visit."""
+    needed: set[Node] = set()
+    for node in order:  # dependencies come first
+        if node in target_nodes or any(
+            (type(e) is Node and e in needed) or (e is not None and id(e) in target_leaves)
+            for e in node.next
+        ):
+            needed.add(node)
+    return needed
+
+
+def _accumulate(grads: dict, node: Node, grad) -> None:
+    existing = grads.get(node)
+    grads[node] = grad if existing is None else existing + grad
+
+
+def _accumulate_leaf(leaf_grads: dict, leaf, grad) -> None:
+    entry = leaf_grads.get(id(leaf))
+    if entry is None:
+        leaf_grads[id(leaf)] = [leaf, grad]
+    else:
+        entry[1] = entry[1] + grad
+
+
+def _store_leaf_grad(leaf, grad, create_graph: bool, handed_out: set[int]) -> None:
+    """Accumulate into ``leaf.grad``; a fresh, writable array the leaf owns alone."""
+    from flowgrad.tensor import Tensor
+
+    if leaf._hooks:
+        grad = _run_hooks(leaf._hooks, grad)
+    if not create_graph:
+        data = grad._data
+        if leaf.grad is not None:
+            data = leaf.grad._data + data
+        elif (not data.flags.writeable or not data.flags.owndata or id(data) in handed_out
+              or data.dtype != leaf._data.dtype):
+            data = np.array(data, dtype=leaf._data.dtype)
+        handed_out.add(id(data))
+        leaf.grad = Tensor._wrap(data)
+    else:
+        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+
+
+def _set_retained_grad(tensor, grad) -> None:
+    if tensor is None:
+        return
+    with no_grad():
+        tensor.grad = grad.detach() if tensor.grad is None else tensor.grad + grad
+
+
+def _run_hooks(hooks, grad):
+    for hook in hooks:
+        replaced = hook(grad)
+        if replaced is not None:
+            grad = replaced
+    return grad
+
+
+def _check_finite_grads(node: Node, input_grads) -> None:
+    for index, grad in enumerate(input_grads):
+        if grad is None or grad._data.dtype.kind != "f":
+            continue
+        if not np.isfinite(grad._data).all():
+            bad = "nan" if np.isnan(grad._data).any() else "inf"
+            where = f" (the {node.prim.name} was created at {node.site})" if node.site else ""
+            raise AnomalyError(
+                f"{node.prim.backward_name} returned {bad} values in the gradient of its "
+                f"input {index}{where}."
+            )
+
+
+def sum_to_shape(grad, shape: tuple):
+    """Sum a broadcast gradient back to ``shape`` (the inverse of broadcasting)."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, size in enumerate(shape) if size == 1 and grad.shape[lead + i] != 1
+    )
+    if axes:
+        grad = grad.sum(dim=axes, keepdim=True)
+    if lead or grad.shape != shape:
+        grad = grad.reshape(shape)
+    return grad

@@ -1,0 +1,88 @@
+"""Turning user input into tensors, and PyTorch's promotion of operands to one dtype."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flowgrad import dtypes
+from flowgrad.dtypes import DType
+from flowgrad.ops import elementwise as E
+from flowgrad.tensor import Tensor
+
+_PY_CATEGORY = {bool: 0, int: 1, float: 2}
+_CATEGORY = {d.np: d.category for d in dtypes.ALL_DTYPES}
+
+
+def as_tensor_like(value, like: Tensor | None = None) -> Tensor:
+    """``value`` as a tensor; Python scalars and arrays become constants."""
+    if type(value) is Tensor or isinstance(value, Tensor):
+        return value
+    from flowgrad.functions.creation import tensor
+
+    return tensor(value)
+
+
+def cast(t: Tensor, dtype: DType) -> Tensor:
+    """``t`` converted to ``dtype`` (differentiable; no copy when it already has it)."""
+    np_dtype = dtype.np
+    if t._data.dtype == np_dtype:
+        return t
+    return E.cast.bind(t, dtype=np_dtype, source=t._data.dtype)
+
+
+def scalar_operand(value, like: Tensor) -> Tensor | None:
+    """A Python scalar as a constant of ``like``'s dtype, when promotion keeps that dtype."""
+    category = _PY_CATEGORY.get(type(value))
+    if category is not None and category <= _CATEGORY[like._data.dtype]:
+        return Tensor._wrap(like._data.dtype.type(value))
+    return None
+
+
+def operands(a, b) -> tuple[Tensor, Tensor]:
+    """Two operands of a binary op as tensors of one dtype, promoted as PyTorch does."""
+    if type(a) is Tensor:
+        if type(b) is Tensor:
+            if a._data.dtype is b._data.dtype:
+                return a, b
+        else:
+            constant = scalar_operand(b, a)
+            if constant is not None:
+                return a, constant
+    elif type(b) is Tensor:
+        constant = scalar_operand(a, b)
+        if constant is not None:
+            return constant, b
+    dtype = dtypes.result_type(_promotable(a), _promotable(b))
+    return _to_operand(a, dtype), _to_operand(b, dtype)
+
+
+def promote_all(*values) -> tuple[Tensor, ...]:
+    """Any number of operands as tensors of one dtype (``where``, ``cat``, ...)."""
+    dtype = dtypes.result_type(*(_promotable(v) for v in values))
+    return tuple(_to_operand(v, dtype) for v in values)
+
+
+def _promotable(value):
+    """Tensors, arrays and Python numbers as promotion operands."""
+    if isinstance(value, Tensor | np.ndarray | bool | int | float):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return as_tensor_like(value)
+
+
+def _to_operand(value, dtype: DType) -> Tensor:
+    if isinstance(value, Tensor):
+        return cast(value, dtype)
+    if isinstance(value, np.ndarray):
+        return Tensor._wrap(value.astype(dtype.np, copy=False))
+    if isinstance(value, bool | int | float | np.generic):
+        return Tensor._wrap(np.asarray(value, dtype=dtype.np))
+    return cast(as_tensor_like(value), dtype)
+
+
+def to_float(t: Tensor) -> Tensor:
+    """Integer and bool tensors as the default float dtype (for exp, sqrt, mean, ...)."""
+    if t._data.dtype.kind == "f":
+        return t
+    return cast(t, dtypes.get_default_dtype())

@@ -1,0 +1,111 @@
+"""The :class:`Primitive`: one declaration per operation, and ``bind``, the single entry point.
+
+A primitive is declared once with
+
+- ``forward(*arrays, **attrs)``: the kernel on backend arrays;
+- ``infer(*avals, **attrs) -> (shape, numpy dtype)``: the shape/dtype rule, which graph mode
+  uses to build symbolic tensors without computing, and which raises the precise
+  :class:`~flowgrad.errors.ShapeError` for bad input (eager mode calls it only when the
+  kernel fails, so the fast path pays nothing for good messages);
+- ``vjp(ctx, grad) -> tuple``: the gradient rule, written with flowgrad Tensor operations, so
+  that it works eagerly, symbolically, and again for higher-order gradients. ``ctx`` is the
+  tape :class:`~flowgrad.autograd.node.Node`: ``ctx.inputs`` (saved inputs), ``ctx.output``,
+  ``ctx.attrs``, ``ctx.needs_grad``, ``ctx.in_shapes``.
+
+``bind`` looks at what the inputs are and decides: compute now, and record a tape node when
+grad mode is on and an input requires grad.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from flowgrad.autograd.mode import STATE
+from flowgrad.autograd.node import Node
+from flowgrad.errors import AnomalyError, DTypeError, ShapeError, user_site
+
+_ndarray = np.ndarray
+
+
+class Primitive:
+    """An operation with a forward kernel, a shape/dtype rule and a gradient rule."""
+
+    def __init__(
+        self,
+        name: str,
+        forward: Callable,
+        infer: Callable,
+        vjp: Callable | None = None,
+        *,
+        save_inputs: tuple[int, ...] | slice = (),
+        save_output: bool = False,
+        view: bool = False,
+    ) -> None:
+        self.name = name
+        self.forward = forward
+        self.infer = infer
+        self.vjp = vjp  # None: not differentiable (comparisons, argmax, ...)
+        self.save_inputs = save_inputs
+        self.save_output = save_output
+        self.view = view  # the output may share memory with input 0 (shares its version)
+        self.backward_name = "".join(p.capitalize() for p in name.split("_")) + "Backward"
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+    def bind(self, *inputs, **attrs):
+        """Apply the primitive to tensors: compute, and record for autograd when needed."""
+        arrays = [t._data for t in inputs]
+        try:
+            out = self.forward(*arrays, **attrs)
+        except (ShapeError, DTypeError):
+            raise
+        except Exception as exc:
+            self._explain_failure(exc, arrays, attrs)
+            raise
+        if type(out) is not _ndarray:
+            out = np.asarray(out)
+        result = Tensor._wrap(out)
+        if self.view:
+            result._vc = _version_box(inputs[0])
+        if STATE.grad_enabled and self.vjp is not None:
+            for t in inputs:
+                if t.requires_grad:
+                    result.requires_grad = True
+                    result.grad_fn = Node(self, attrs, inputs, [a.shape for a in arrays], result)
+                    break
+        if STATE.anomaly:
+            self._check_finite(out)
+        return result
+
+    def _explain_failure(self, exc: Exception, arrays: list, attrs: dict) -> None:
+        """Raise the shape rule's error for this input, if it has one; else return."""
+        try:
+            self.infer(*arrays, **attrs)
+        except (ShapeError, DTypeError) as explained:
+            raise explained.with_traceback(None) from exc
+
+    def _check_finite(self, out) -> None:
+        if out.dtype.kind == "f" and not np.isfinite(out).all():
+            bad = "nan" if np.isnan(out).any() else "inf"
+            raise AnomalyError(
+                f"{self.name} produced {bad} values in its forward (at {user_site()}); "
+                f"check its inputs (log of 0 or of a negative number, division by 0, overflow)."
+            )
+
+
+def _version_box(t) -> list:
+    box = t._vc
+    if box is None:
+        box = t._vc = [0]
+    return box
+
+
+def shaped(shape) -> tuple:
+    """A shape as a tuple of ints (None for unknown dimensions in graph mode)."""
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+from flowgrad.tensor import Tensor  # noqa: E402  (tensor.py imports this package at its end)

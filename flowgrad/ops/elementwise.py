@@ -1,0 +1,189 @@
+"""Elementwise primitives: unary math, binary arithmetic, comparisons, where, clip, cast.
+
+Inputs of a binary primitive have one dtype; the Tensor layer promotes them first (PyTorch's
+rules), so kernels and rules here stay simple. Broadcast inputs may get broadcast-shaped
+gradients: the autograd walk sums them back to each input's shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flowgrad.errors import DTypeError, at_user_site
+from flowgrad.ops.base import Primitive
+from flowgrad.ops.rules import (
+    BOOL,
+    binary,
+    broadcast_shapes,
+    same_dtype,
+    shape_of,
+    unary,
+    unary_float,
+)
+
+
+def _sigmoid_kernel(x):
+    # 0.5 * (1 + tanh(x / 2)): no overflow for large |x|, unlike 1 / (1 + exp(-x)).
+    out = np.multiply(x, 0.5)
+    np.tanh(out, out=out)
+    out += 1
+    out *= 0.5
+    return out
+
+
+def _zero_grad(ctx, g):
+    return (g.new_zeros(ctx.in_shapes[0]),)
+
+
+# -- unary ------------------------------------------------------------------------------------
+
+neg = Primitive("neg", np.negative, unary("neg"), lambda ctx, g: (-g,))
+exp = Primitive("exp", np.exp, unary_float("exp"), lambda ctx, g: (g * ctx.output,),
+                save_output=True)
+log = Primitive("log", np.log, unary_float("log"), lambda ctx, g: (g / ctx.inputs[0],),
+                save_inputs=(0,))
+log1p = Primitive("log1p", np.log1p, unary_float("log1p"),
+                  lambda ctx, g: (g / (ctx.inputs[0] + 1),), save_inputs=(0,))
+sqrt = Primitive("sqrt", np.sqrt, unary_float("sqrt"), lambda ctx, g: (g / (ctx.output * 2),),
+                 save_output=True)
+reciprocal = Primitive("reciprocal", np.reciprocal, unary_float("reciprocal"),
+                       lambda ctx, g: (-g * ctx.output * ctx.output,), save_output=True)
+sin = Primitive("sin", np.sin, unary_float("sin"), lambda ctx, g: (g * ctx.inputs[0].cos(),),
+                save_inputs=(0,))
+cos = Primitive("cos", np.cos, unary_float("cos"), lambda ctx, g: (-g * ctx.inputs[0].sin(),),
+                save_inputs=(0,))
+tanh = Primitive("tanh", np.tanh, unary_float("tanh"),
+                 lambda ctx, g: (g * (1 - ctx.output * ctx.output),), save_output=True)
+sigmoid = Primitive("sigmoid", _sigmoid_kernel, unary_float("sigmoid"),
+                    lambda ctx, g: (g * ctx.output * (1 - ctx.output),), save_output=True)
+relu = Primitive("relu", lambda x: np.maximum(x, 0), unary("relu"),
+                 lambda ctx, g: (g.where(ctx.output > 0, 0),), save_output=True)
+abs_ = Primitive("abs", np.abs, unary("abs"), lambda ctx, g: (g * ctx.inputs[0].sign(),),
+                 save_inputs=(0,))
+sign = Primitive("sign", np.sign, unary("sign"), _zero_grad)
+floor = Primitive("floor", np.floor, unary_float("floor"), _zero_grad)
+ceil = Primitive("ceil", np.ceil, unary_float("ceil"), _zero_grad)
+round_ = Primitive("round", np.round, unary_float("round"), _zero_grad)
+
+
+def _invert_rule(x):
+    if np.dtype(x.dtype).kind not in "biu":
+        raise DTypeError(at_user_site(
+            f"invert (~): expected a bool or integer tensor, got {x.dtype}"
+        ))
+    return shape_of(x), np.dtype(x.dtype)
+
+
+invert = Primitive("invert", np.invert, _invert_rule)
+copy = Primitive("copy", np.array, unary("copy"), lambda ctx, g: (g,))
+
+
+def _cast_rule(x, dtype, source):
+    return shape_of(x), np.dtype(dtype)
+
+
+def _cast_vjp(ctx, g):
+    return (g.to(ctx.attrs["source"]),)
+
+
+cast = Primitive("cast", lambda x, dtype, source: x.astype(dtype), _cast_rule, _cast_vjp)
+
+
+def _clip_vjp(ctx, g):
+    (x,) = ctx.inputs
+    low, high = ctx.attrs["low"], ctx.attrs["high"]
+    inside = None
+    if low is not None:
+        inside = x >= low
+    if high is not None:
+        inside = x <= high if inside is None else inside & (x <= high)
+    return (g if inside is None else g.where(inside, 0),)
+
+
+clip = Primitive("clip", lambda x, low, high: np.clip(x, low, high), unary("clip"), _clip_vjp,
+                 save_inputs=(0,))
+
+# -- binary -----------------------------------------------------------------------------------
+
+
+def _mul_vjp(ctx, g):
+    need_a, need_b = ctx.needs_grad
+    return (g * ctx.input(1) if need_a else None, g * ctx.input(0) if need_b else None)
+
+
+def _div_vjp(ctx, g):
+    need_a, need_b = ctx.needs_grad
+    b = ctx.input(1)
+    return (g / b if need_a else None, -g * ctx.input(0) / (b * b) if need_b else None)
+
+
+def _pow_vjp(ctx, g):
+    a, b = ctx.inputs
+    need_a, need_b = ctx.needs_grad
+    grad_a = g * b * a ** (b - 1) if need_a else None
+    grad_b = None
+    if need_b:
+        # d(a^b)/db = a^b log a; PyTorch's convention gives 0 where a == 0 and b >= 0.
+        safe = (a == 0) & (b >= 0)
+        grad_b = (g * a ** b * a.where(~safe, 1).log()).where(~safe, 0)
+    return grad_a, grad_b
+
+
+def _extremum_vjp(pick_a):
+    def vjp(ctx, g):
+        a, b = ctx.inputs
+        # Ties share the gradient equally, as PyTorch does.
+        weight_a = pick_a(a, b).to(g.dtype) + (a == b).to(g.dtype) * 0.5
+        return g * weight_a, g * (1 - weight_a)
+
+    return vjp
+
+
+def _remainder_vjp(ctx, g):
+    a, b = ctx.inputs
+    return g, -g * (a / b).floor()
+
+
+add = Primitive("add", np.add, binary("add"), lambda ctx, g: (g, g))
+sub = Primitive("sub", np.subtract, binary("sub", kinds="iuf"), lambda ctx, g: (g, -g))
+mul = Primitive("mul", np.multiply, binary("mul"), _mul_vjp, save_inputs=(0, 1))
+div = Primitive("div", np.divide, binary("div", kinds="f"), _div_vjp, save_inputs=(0, 1))
+pow_ = Primitive("pow", np.power, binary("pow", kinds="iuf"), _pow_vjp, save_inputs=(0, 1))
+maximum = Primitive("maximum", np.maximum, binary("maximum"),
+                    _extremum_vjp(lambda a, b: a > b), save_inputs=(0, 1))
+minimum = Primitive("minimum", np.minimum, binary("minimum"),
+                    _extremum_vjp(lambda a, b: a < b), save_inputs=(0, 1))
+floor_divide = Primitive("floor_divide", np.floor_divide, binary("floor_divide", kinds="iuf"),
+                         lambda ctx, g: (g.new_zeros(ctx.in_shapes[0]),
+                                         g.new_zeros(ctx.in_shapes[1])))
+remainder = Primitive("remainder", np.remainder, binary("remainder", kinds="iuf"),
+                      _remainder_vjp, save_inputs=(0, 1))
+
+eq = Primitive("eq", np.equal, binary("eq", BOOL))
+ne = Primitive("ne", np.not_equal, binary("ne", BOOL))
+lt = Primitive("lt", np.less, binary("lt", BOOL))
+le = Primitive("le", np.less_equal, binary("le", BOOL))
+gt = Primitive("gt", np.greater, binary("gt", BOOL))
+ge = Primitive("ge", np.greater_equal, binary("ge", BOOL))
+bitwise_and = Primitive("bitwise_and", np.bitwise_and, binary("bitwise_and", kinds="biu"))
+bitwise_or = Primitive("bitwise_or", np.bitwise_or, binary("bitwise_or", kinds="biu"))
+bitwise_xor = Primitive("bitwise_xor", np.bitwise_xor, binary("bitwise_xor", kinds="biu"))
+
+# -- where ------------------------------------------------------------------------------------
+
+
+def _where_rule(condition, a, b):
+    dtype = same_dtype("where", a, b)
+    if np.dtype(condition.dtype) != BOOL:
+        raise DTypeError(at_user_site(f"where: condition must be bool, got {condition.dtype}"))
+    return broadcast_shapes("where", shape_of(condition), shape_of(a), shape_of(b)), dtype
+
+
+def _where_vjp(ctx, g):
+    condition = ctx.inputs[0]
+    _, need_a, need_b = ctx.needs_grad
+    return (None, g.where(condition, 0) if need_a else None,
+            g.where(~condition, 0) if need_b else None)
+
+
+where = Primitive("where", np.where, _where_rule, _where_vjp, save_inputs=(0,))

@@ -1,0 +1,97 @@
+"""Reduction primitives over ``axes`` (a sorted tuple, or None for all) with ``keepdim``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flowgrad.errors import ShapeError, at_user_site
+from flowgrad.ops.base import Primitive
+from flowgrad.ops.rules import BOOL, reduced_shape, shape_of
+
+INT64 = np.dtype(np.int64)
+
+
+def _rule(op: str, result_dtype=None, nonempty: bool = False):
+    def rule(x, axes, keepdim):
+        shape = shape_of(x)
+        if nonempty:
+            reduced = range(len(shape)) if axes is None else axes
+            if any(shape[a] == 0 for a in reduced):
+                raise ShapeError(at_user_site(
+                    f"{op}: cannot reduce an empty dimension of a tensor of shape {shape} "
+                    f"(the operation has no identity); pass dim= over non-empty dimensions"
+                ))
+        dtype = np.dtype(x.dtype) if result_dtype is None else result_dtype
+        return reduced_shape(shape, axes, keepdim), dtype
+
+    return rule
+
+
+def _keep(g, ctx):
+    """``g`` with the reduced axes put back as size-1 dimensions."""
+    shape = ctx.in_shapes[0]
+    if ctx.attrs["keepdim"]:
+        return g
+    return g.reshape(reduced_shape(shape, ctx.attrs["axes"], True))
+
+
+def _sum_vjp(ctx, g):
+    return (_keep(g, ctx).expand(ctx.in_shapes[0]),)
+
+
+def _extremum_vjp(ctx, g):
+    # The gradient is shared evenly between tied extrema, as PyTorch's amax/amin do.
+    (x,) = ctx.inputs
+    axes = ctx.attrs["axes"]
+    out = ctx.output
+    if not ctx.attrs["keepdim"]:
+        out = out.reshape(reduced_shape(ctx.in_shapes[0], axes, True))
+    mask = (x == out).to(g.dtype)
+    return (_keep(g, ctx) * mask / mask.sum(dim=axes, keepdim=True),)
+
+
+def _prod_vjp(ctx, g):
+    # d prod / d x_i = product of the other elements, computed without dividing by zero.
+    (x,) = ctx.inputs
+    axes = ctx.attrs["axes"]
+    is_zero = x == 0
+    zeros = is_zero.to(x.dtype).sum(dim=axes, keepdim=True)
+    nonzero_product = x.where(~is_zero, 1).prod(dim=axes, keepdim=True)
+    others = (nonzero_product / x.where(~is_zero, 1)).where(zeros == 0, 0)
+    others = others + nonzero_product.where(zeros == 1, 0).where(is_zero, 0)
+    return (_keep(g, ctx) * others,)
+
+
+def _arg_kernel(fn):
+    def kernel(x, axes, keepdim):
+        axis = None if axes is None else axes[0]
+        return fn(x, axis=axis, keepdims=keepdim)
+
+    return kernel
+
+
+def _arg_rule(op: str):
+    rule = _rule(op, INT64, nonempty=True)
+
+    def arg_rule(x, axes, keepdim):
+        if axes is None and keepdim:
+            return tuple(1 for _ in shape_of(x)), INT64
+        return rule(x, axes, keepdim)
+
+    return arg_rule
+
+
+def _np_reduce(fn):
+    return lambda x, axes, keepdim: fn(x, axis=axes, keepdims=keepdim)
+
+
+sum_ = Primitive("sum", _np_reduce(np.sum), _rule("sum"), _sum_vjp)
+prod = Primitive("prod", _np_reduce(np.prod), _rule("prod"), _prod_vjp, save_inputs=(0,))
+amax = Primitive("amax", _np_reduce(np.amax), _rule("amax", nonempty=True), _extremum_vjp,
+                 save_inputs=(0,), save_output=True)
+amin = Primitive("amin", _np_reduce(np.amin), _rule("amin", nonempty=True), _extremum_vjp,
+                 save_inputs=(0,), save_output=True)
+all_ = Primitive("all", _np_reduce(np.all), _rule("all", BOOL))
+any_ = Primitive("any", _np_reduce(np.any), _rule("any", BOOL))
+argmax = Primitive("argmax", _arg_kernel(np.argmax), _arg_rule("argmax"))
+argmin = Primitive("argmin", _arg_kernel(np.argmin), _arg_rule("argmin"))

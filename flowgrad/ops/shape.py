@@ -1,0 +1,145 @@
+"""Shape primitives: reshape, permute, broadcast_to, concat, pad.
+
+reshape, permute and broadcast_to return views where NumPy can (they share the input's
+version counter, so in-place changes through either are seen by autograd's checks).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from flowgrad.errors import ShapeError, at_user_site
+from flowgrad.ops.base import Primitive
+from flowgrad.ops.rules import normalize_axis, same_dtype, shape_of
+
+
+def infer_reshape(op: str, shape: tuple, target: tuple) -> tuple:
+    """Resolve one ``-1`` in ``target`` and check the element counts agree."""
+    unknown = [i for i, d in enumerate(target) if d == -1]
+    if len(unknown) > 1:
+        raise ShapeError(at_user_site(f"{op}: only one dimension can be -1, got {target}"))
+    if any(d is not None and d < -1 for d in target):
+        raise ShapeError(at_user_site(f"{op}: invalid shape {target} (negative dimension)"))
+    if None in shape or None in target:
+        return tuple(None if d == -1 else d for d in target)  # symbolic: checked at run time
+    total = math.prod(shape)
+    known = math.prod(d for d in target if d != -1)
+    if unknown:
+        if known == 0 or total % known:
+            raise ShapeError(at_user_site(
+                f"{op}: cannot reshape a tensor of shape {shape} ({total} elements) into "
+                f"shape {target}"
+            ))
+        target = tuple(total // known if d == -1 else d for d in target)
+    elif known != total:
+        raise ShapeError(at_user_site(
+            f"{op}: cannot reshape a tensor of shape {shape} ({total} elements) into shape "
+            f"{target} ({known} elements)"
+        ))
+    return tuple(target)
+
+
+def _reshape_rule(x, shape):
+    return infer_reshape("reshape", shape_of(x), tuple(shape)), np.dtype(x.dtype)
+
+
+reshape = Primitive("reshape", np.reshape, _reshape_rule,
+                    lambda ctx, g: (g.reshape(ctx.in_shapes[0]),), view=True)
+
+
+def _permute_rule(x, dims):
+    shape = shape_of(x)
+    if sorted(dims) != list(range(len(shape))):
+        raise ShapeError(at_user_site(
+            f"permute: dims {tuple(dims)} is not a permutation of the {len(shape)} dimensions "
+            f"of a tensor of shape {shape}"
+        ))
+    return tuple(shape[d] for d in dims), np.dtype(x.dtype)
+
+
+def _permute_vjp(ctx, g):
+    return (g.permute(tuple(np.argsort(ctx.attrs["dims"]).tolist())),)
+
+
+permute = Primitive("permute", np.transpose, _permute_rule, _permute_vjp, view=True)
+
+
+def _broadcast_rule(x, shape):
+    source = shape_of(x)
+    if len(shape) < len(source):
+        raise ShapeError(at_user_site(
+            f"expand: the target shape {tuple(shape)} has fewer dimensions than the tensor's "
+            f"shape {source}"
+        ))
+    for axis in range(1, len(source) + 1):
+        have, want = source[-axis], shape[-axis]
+        if have != want and have != 1 and have is not None and want is not None:
+            raise ShapeError(at_user_site(
+                f"expand: cannot expand shape {source} to {tuple(shape)}: dimension "
+                f"{len(shape) - axis} has size {have}, which must equal {want} or be 1"
+            ))
+    return tuple(shape), np.dtype(x.dtype)
+
+
+# The gradient is the incoming one: autograd sums it back to the input's shape.
+broadcast_to = Primitive("broadcast_to", np.broadcast_to, _broadcast_rule,
+                         lambda ctx, g: (g,), view=True)
+
+
+def _concat_rule(*xs, axis):
+    if not xs:
+        raise ShapeError(at_user_site("cat: expected a non-empty sequence of tensors"))
+    dtype = same_dtype("cat", *xs)
+    first = shape_of(xs[0])
+    axis = normalize_axis("cat", axis, len(first))
+    total = 0
+    for index, x in enumerate(xs):
+        shape = shape_of(x)
+        if len(shape) != len(first) or any(
+            a != b for i, (a, b) in enumerate(zip(shape, first, strict=True)) if i != axis
+        ):
+            raise ShapeError(at_user_site(
+                f"cat: tensor {index} has shape {shape}, which does not match shape {first} "
+                f"of tensor 0 outside dimension {axis}"
+            ))
+        total = None if total is None or shape[axis] is None else total + shape[axis]
+    return first[:axis] + (total,) + first[axis + 1:], dtype
+
+
+def _concat_vjp(ctx, g):
+    axis = ctx.attrs["axis"] % g.ndim
+    grads, start = [], 0
+    lead = (slice(None),) * axis
+    for shape, needed in zip(ctx.in_shapes, ctx.needs_grad, strict=True):
+        stop = start + shape[axis]
+        grads.append(g[(*lead, slice(start, stop))] if needed else None)
+        start = stop
+    return tuple(grads)
+
+
+concat = Primitive("concat", lambda *xs, axis: np.concatenate(xs, axis=axis), _concat_rule,
+                   _concat_vjp)
+
+
+def _pad_rule(x, widths, value):
+    shape = shape_of(x)
+    if len(widths) != len(shape) or any(b < 0 or a < 0 for b, a in widths):
+        raise ShapeError(at_user_site(
+            f"pad: expected one non-negative (before, after) pair per dimension of shape "
+            f"{shape}, got {tuple(widths)}"
+        ))
+    return tuple(None if d is None else d + b + a for d, (b, a) in zip(shape, widths,
+                                                                        strict=True)), \
+        np.dtype(x.dtype)
+
+
+def _pad_vjp(ctx, g):
+    index = tuple(slice(b, b + d) for d, (b, _) in zip(ctx.in_shapes[0], ctx.attrs["widths"],
+                                                      strict=True))
+    return (g[index],)
+
+
+pad = Primitive("pad", lambda x, widths, value: np.pad(x, widths, constant_values=value),
+                _pad_rule, _pad_vjp)

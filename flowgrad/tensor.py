@@ -1,0 +1,677 @@
+"""The :class:`Tensor`: an array plus what autograd needs (``requires_grad``, ``grad``,
+``grad_fn``, a version counter).
+
+Operations live in :mod:`flowgrad.functions`; methods here are thin delegations with PyTorch's
+names, so ``x.exp()`` and ``fg.exp(x)`` are one code path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flowgrad import dtypes
+from flowgrad.autograd.mode import STATE
+from flowgrad.errors import DTypeError, ShapeError, at_user_site
+
+
+class Device:
+    """Where a tensor's memory lives (``cpu``; ``cuda`` arrives with the CuPy backend)."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type: str = "cpu", index: int | None = None) -> None:
+        if ":" in type:
+            type, number = type.split(":")
+            index = int(number)
+        if type != "cpu":
+            raise ValueError(f"device: only 'cpu' is available in this build, got {type!r}")
+        self.type = type
+        self.index = index
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            other = Device(other)
+        return isinstance(other, Device) and (self.type, self.index) == (other.type,
+                                                                         other.index)
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.type}')"
+
+    def __str__(self) -> str:
+        return self.type
+
+
+CPU = Device("cpu")
+_new = object.__new__
+
+
+class Tensor:
+    """A multi-dimensional array that records operations for automatic differentiation.
+
+    >>> import flowgrad as fg
+    >>> w = fg.tensor([1.0, 2.0], requires_grad=True)
+    >>> loss = (w * w).sum()
+    >>> loss.backward()
+    >>> w.grad
+    tensor([2., 4.])
+    """
+
+    __slots__ = ("_data", "_rg", "grad", "grad_fn", "_vc", "_hooks", "__weakref__")
+    __array_priority__ = 1000  # NumPy defers to our reflected operators
+
+    def __init__(self, data=None, *, dtype=None, requires_grad: bool = False) -> None:
+        from flowgrad.functions.creation import tensor
+
+        made = tensor([] if data is None else data,
+                      dtype=dtype if dtype is not None else dtypes.get_default_dtype(),
+                      requires_grad=requires_grad)
+        self._data = made._data
+        self._rg = made._rg
+        self.grad = None
+        self.grad_fn = None
+        self._vc = None
+        self._hooks = None
+
+    @staticmethod
+    def _wrap(data) -> Tensor:
+        """A tensor around an existing array (no copy, no checks): the fast path of ops."""
+        t = _new(Tensor)
+        t._data = data
+        t._rg = False
+        t.grad = None
+        t.grad_fn = None
+        t._vc = None
+        t._hooks = None
+        return t
+
+    # -- attributes -----------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple:
+        return self._data.shape
+
+    def size(self, dim: int | None = None):
+        """The shape, or the size of dimension ``dim``."""
+        if dim is None:
+            return self._data.shape
+        from flowgrad.ops.rules import normalize_axis
+
+        return self._data.shape[normalize_axis("size", dim, self._data.ndim)]
+
+    @property
+    def dtype(self) -> dtypes.DType:
+        return dtypes.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self._data.nbytes
+
+    @property
+    def device(self) -> Device:
+        return CPU
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Start (or stop) recording operations on this leaf tensor; returns it."""
+        if self.grad_fn is not None and not requires_grad:
+            raise RuntimeError(
+                "requires_grad_: you can only change requires_grad of leaf tensors; use "
+                "y = y.detach() to get a tensor that does not require grad"
+            )
+        if requires_grad and self._data.dtype.kind != "f":
+            raise DTypeError(at_user_site(
+                f"requires_grad: only floating-point tensors can require gradients, got "
+                f"{self.dtype}; convert it first, e.g. x.float().requires_grad_()"
+            ))
+        self._rg = bool(requires_grad)
+        return self
+
+    @property
+    def _version(self) -> int:
+        return 0 if self._vc is None else self._vc[0]
+
+    def _bump_version(self) -> None:
+        box = self._vc
+        if box is None:
+            self._vc = [1]
+        else:
+            box[0] += 1
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after ``backward()``."""
+        if self.grad_fn is None:
+            if not self._rg:
+                raise RuntimeError("retain_grad: the tensor does not require grad")
+            return
+        import weakref
+
+        self.grad_fn.retained = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self.grad_fn is not None and self.grad_fn.retained is not None
+
+    def register_hook(self, hook) -> None:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a
+        replacement gradient."""
+        if not self._rg:
+            raise RuntimeError("register_hook: the tensor does not require grad")
+        if self.grad_fn is not None:
+            self.grad_fn.register_hook(hook)
+        else:
+            if self._hooks is None:
+                self._hooks = []
+            self._hooks.append(hook)
+
+    # -- autograd -------------------------------------------------------------------------
+
+    def backward(self, gradient=None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs=None) -> None:
+        """Accumulate the gradient of this tensor into the ``.grad`` of the leaves."""
+        from flowgrad.autograd import backward
+
+        if inputs is not None:
+            from flowgrad.autograd import grad as autograd_grad
+
+            targets = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
+            grads = autograd_grad(self, targets, gradient, retain_graph, create_graph,
+                                  allow_unused=True)
+            for target, g in zip(targets, grads, strict=True):
+                if g is not None:
+                    target.grad = g if target.grad is None else target.grad + g
+            return
+        backward(self, gradient, retain_graph, create_graph)
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph (shares memory and version counter)."""
+        t = Tensor._wrap(self._data)
+        t._vc = self._vc if self._vc is not None else self._share_version()
+        return t
+
+    def _share_version(self) -> list:
+        self._vc = [0]
+        return self._vc
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self._rg = False
+        return self
+
+    # -- conversions ----------------------------------------------------------------------
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The data as a NumPy array, sharing memory (a copy with ``force=True``)."""
+        if self._rg and not force:
+            raise RuntimeError(
+                "numpy(): can't call numpy() on a tensor that requires grad; use "
+                "tensor.detach().numpy()"
+            )
+        return self._data.copy() if force else self._data
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        data = self._data
+        if dtype is not None and data.dtype != dtype:
+            return data.astype(dtype)
+        return data.copy() if copy else data
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"item(): a tensor with {self._data.size} elements (shape "
+                f"{self._data.shape}) cannot be converted to a Python number"
+            )
+        return self._data.item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def to(self, *args, dtype=None, **kwargs) -> Tensor:
+        """Convert to a dtype (differentiable); a device of 'cpu' or a tensor's dtype also work."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, Device) or (isinstance(arg, str) and arg.split(":")[0]
+                                             in ("cpu", "cuda")):
+                Device(str(arg))
+            else:
+                dtype = arg
+        if kwargs.get("device") is not None:
+            Device(str(kwargs["device"]))
+        if dtype is None:
+            return self
+        from flowgrad.functions._convert import cast
+
+        return cast(self, dtypes.as_dtype(dtype))
+
+    type = to
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def float(self) -> Tensor:
+        return self.to(dtypes.float32)
+
+    def double(self) -> Tensor:
+        return self.to(dtypes.float64)
+
+    def half(self) -> Tensor:
+        return self.to(dtypes.float16)
+
+    def long(self) -> Tensor:
+        return self.to(dtypes.int64)
+
+    def int(self) -> Tensor:
+        return self.to(dtypes.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(dtypes.bool_)
+
+    def clone(self) -> Tensor:
+        """A copy with its own memory; gradients flow back to the original."""
+        from flowgrad.ops.elementwise import copy
+
+        return copy.bind(self)
+
+    def contiguous(self) -> Tensor:
+        if self._data.flags.c_contiguous:
+            return self
+        return self.clone()
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def new_zeros(self, *size, dtype=None) -> Tensor:
+        from flowgrad.functions.shaping import sizes_from
+
+        np_dtype = self._data.dtype if dtype is None else dtypes.as_dtype(dtype).np
+        return Tensor._wrap(np.zeros(sizes_from(size), dtype=np_dtype))
+
+    def new_ones(self, *size, dtype=None) -> Tensor:
+        from flowgrad.functions.shaping import sizes_from
+
+        np_dtype = self._data.dtype if dtype is None else dtypes.as_dtype(dtype).np
+        return Tensor._wrap(np.ones(sizes_from(size), dtype=np_dtype))
+
+    def new_full(self, size, fill_value, dtype=None) -> Tensor:
+        np_dtype = self._data.dtype if dtype is None else dtypes.as_dtype(dtype).np
+        return Tensor._wrap(np.full(tuple(size), fill_value, dtype=np_dtype))
+
+    def new_tensor(self, data, dtype=None) -> Tensor:
+        from flowgrad.functions.creation import tensor
+
+        return tensor(data, dtype=self.dtype if dtype is None else dtype)
+
+    # -- Python protocol ------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        if not self._data.ndim:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if not self._data.ndim:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"bool(): the truth value of a tensor with {self._data.size} elements is "
+                f"ambiguous; use .any() or .all()"
+            )
+        return bool(self._data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self._data.item())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        from flowgrad.format import tensor_repr
+
+        return tensor_repr(self)
+
+    def __getstate__(self) -> dict:
+        # For copy and multiprocessing only; checkpoints never use pickle (see fg.save).
+        return {"data": self._data, "requires_grad": self._rg}
+
+    def __setstate__(self, state) -> None:
+        self._data = state["data"]
+        self._rg = state["requires_grad"]
+        self.grad = None
+        self.grad_fn = None
+        self._vc = None
+        self._hooks = None
+
+    def __deepcopy__(self, memo) -> Tensor:
+        if self.grad_fn is not None:
+            raise RuntimeError("deepcopy: only leaf tensors can be deep-copied; use .detach()")
+        t = Tensor._wrap(self._data.copy())
+        t._rg = self._rg
+        if self.grad is not None:
+            t.grad = Tensor._wrap(self.grad._data.copy())
+        memo[id(self)] = t
+        return t
+
+    # -- indexing -------------------------------------------------------------------------
+
+    def __getitem__(self, index) -> Tensor:
+        return F.getitem(self, index)
+
+    def __setitem__(self, index, value) -> None:
+        F.setitem(self, index, value)
+
+    # -- in-place arithmetic --------------------------------------------------------------
+
+    def _inplace(self, op: str, fn, other) -> Tensor:
+        """``self op= other``: write into this tensor's memory, recorded when needed."""
+        result = fn(self, other)
+        if result._data.dtype != self._data.dtype and not np.can_cast(
+            result._data.dtype, self._data.dtype, casting="same_kind"
+        ):
+            raise DTypeError(at_user_site(
+                f"{op}=: the result type {result._data.dtype} can't be cast to the "
+                f"tensor's type {self._data.dtype} in place"
+            ))
+        if result._data.shape != self._data.shape:
+            raise ShapeError(at_user_site(
+                f"{op}=: the result has shape {result._data.shape}, which does not match the "
+                f"tensor's shape {self._data.shape} (in-place operations cannot broadcast the "
+                f"tensor itself)"
+            ))
+        if result.grad_fn is not None:
+            if self.grad_fn is None and self._rg:
+                raise RuntimeError(at_user_site(
+                    f"{op}=: a leaf tensor that requires grad is used in an in-place operation;"
+                    f" update it under fg.no_grad() (as optimizers do) or use an out-of-place "
+                    f"operation"
+                ))
+            self.grad_fn = result.grad_fn
+            self._rg = True
+        if not self._data.flags.writeable:
+            raise RuntimeError(at_user_site(
+                f"{op}=: this tensor is a read-only view (made by expand/broadcast); "
+                f".clone() it before modifying it in place"
+            ))
+        np.copyto(self._data, result._data, casting="same_kind")
+        self._bump_version()
+        return self
+
+    def __iadd__(self, other) -> Tensor:
+        return self._inplace("+", F.add, other)
+
+    def __isub__(self, other) -> Tensor:
+        return self._inplace("-", F.sub, other)
+
+    def __imul__(self, other) -> Tensor:
+        return self._inplace("*", F.mul, other)
+
+    def __itruediv__(self, other) -> Tensor:
+        return self._inplace("/", F.div, other)
+
+    def add_(self, other, *, alpha=1) -> Tensor:
+        return self._inplace("+", lambda a, b: F.add(a, b, alpha=alpha), other)
+
+    def sub_(self, other, *, alpha=1) -> Tensor:
+        return self._inplace("-", lambda a, b: F.sub(a, b, alpha=alpha), other)
+
+    def mul_(self, other) -> Tensor:
+        return self._inplace("*", F.mul, other)
+
+    def div_(self, other) -> Tensor:
+        return self._inplace("/", F.div, other)
+
+    def pow_(self, exponent) -> Tensor:
+        return self._inplace("**", F.pow, exponent)
+
+    def clamp_(self, min=None, max=None) -> Tensor:
+        return self._inplace("clamp", lambda a, _: F.clamp(a, min, max), None)
+
+    def copy_(self, src) -> Tensor:
+        """Copy ``src`` (broadcast) into this tensor's memory."""
+        return self._inplace("copy", lambda a, b: F.expand(F.as_tensor_like(b).to(a.dtype),
+                                                           a.shape), src)
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def fill_(self, value) -> Tensor:
+        if self._rg and STATE.grad_enabled:
+            raise RuntimeError(at_user_site(
+                "fill_: a tensor that requires grad cannot be filled in place while gradients "
+                "are recorded; do it under fg.no_grad()"
+            ))
+        self._data[...] = value
+        self._bump_version()
+        return self
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
+        from flowgrad import random as fg_random
+
+        self._data[...] = fg_random.resolve(generator).uniform(a, b, self._data.shape)
+        self._bump_version()
+        return self
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+        from flowgrad import random as fg_random
+
+        data = fg_random.resolve(generator).normal(mean, std, self._data.shape)
+        self._data[...] = data
+        self._bump_version()
+        return self
+
+    # -- operators ------------------------------------------------------------------------
+
+    def __add__(self, other):
+        return F.add(self, other)
+
+    def __radd__(self, other):
+        return F.add(other, self)
+
+    def __sub__(self, other):
+        return F.sub(self, other)
+
+    def __rsub__(self, other):
+        return F.sub(other, self)
+
+    def __mul__(self, other):
+        return F.mul(self, other)
+
+    def __rmul__(self, other):
+        return F.mul(other, self)
+
+    def __truediv__(self, other):
+        return F.div(self, other)
+
+    def __rtruediv__(self, other):
+        return F.div(other, self)
+
+    def __floordiv__(self, other):
+        return F.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return F.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return F.remainder(self, other)
+
+    def __rmod__(self, other):
+        return F.remainder(other, self)
+
+    def __pow__(self, exponent):
+        return F.pow(self, exponent)
+
+    def __rpow__(self, base):
+        return F.pow(base, self)
+
+    def __matmul__(self, other):
+        return F.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return F.matmul(other, self)
+
+    def __neg__(self):
+        return F.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return F.abs(self)
+
+    def __invert__(self):
+        return F.bitwise_not(self)
+
+    def __and__(self, other):
+        return F.bitwise_and(self, other)
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        return F.bitwise_or(self, other)
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        return F.bitwise_xor(self, other)
+
+    __rxor__ = __xor__
+
+    def __eq__(self, other):
+        if other is None or isinstance(other, str):
+            return False
+        return F.eq(self, other)
+
+    def __ne__(self, other):
+        if other is None or isinstance(other, str):
+            return True
+        return F.ne(self, other)
+
+    def __lt__(self, other):
+        return F.lt(self, other)
+
+    def __le__(self, other):
+        return F.le(self, other)
+
+    def __gt__(self, other):
+        return F.gt(self, other)
+
+    def __ge__(self, other):
+        return F.ge(self, other)
+
+    # -- shape views ----------------------------------------------------------------------
+
+    @property
+    def T(self) -> Tensor:
+        """All dimensions reversed."""
+        return F.permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two dimensions swapped (batched matrix transpose)."""
+        return F.transpose(self, -2, -1)
+
+    def isfinite(self) -> Tensor:
+        return Tensor._wrap(np.isfinite(self._data))
+
+    def isnan(self) -> Tensor:
+        return Tensor._wrap(np.isnan(self._data))
+
+    def isinf(self) -> Tensor:
+        return Tensor._wrap(np.isinf(self._data))
+
+
+def _method(fn):
+    """A Tensor method that calls ``fn(self, *args, **kwargs)``."""
+
+    def method(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+
+    method.__name__ = fn.__name__
+    method.__doc__ = fn.__doc__
+    return method
+
+
+def ones_like_data(data: np.ndarray) -> np.ndarray:
+    return np.ones(data.shape, dtype=data.dtype)
+
+
+# Methods that are the functions of the same name (x.exp() is fg.exp(x)).
+_METHODS = (
+    "exp log log1p sqrt rsqrt sin cos tanh sigmoid relu abs sign floor ceil round clamp clip "
+    "reciprocal neg negative maximum minimum pow add sub mul div true_divide floor_divide "
+    "remainder eq ne lt le gt ge logical_and logical_or logical_not bitwise_and bitwise_or "
+    "bitwise_xor bitwise_not lerp sum mean var std max min amax amin argmax argmin prod "
+    "logsumexp all any count_nonzero norm reshape view flatten unflatten squeeze unsqueeze "
+    "permute transpose t movedim expand expand_as broadcast_to repeat repeat_interleave split "
+    "chunk unbind flip gather scatter_add index_select take_along_dim nonzero masked_fill "
+    "matmul mm bmm dot outer"
+).split()
+
+
+def _where_method(self, condition, other):
+    """``x.where(condition, y)``: ``x`` where ``condition`` holds, else ``y``."""
+    return F.where(condition, self, other)
+
+
+def _view_as(self, other):
+    return F.reshape(self, other.shape)
+
+
+def _reshape_as(self, other):
+    return F.reshape(self, other.shape)
+
+
+from flowgrad import functions as F  # noqa: E402  (functions build on this module)
+
+for _name in _METHODS:
+    setattr(Tensor, _name, _method(getattr(F, _name)))
+Tensor.where = _where_method
+Tensor.view_as = _view_as
+Tensor.reshape_as = _reshape_as
+Tensor.swapaxes = Tensor.transpose
