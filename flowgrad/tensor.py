@@ -626,52 +626,10 @@ class Tensor:
         return Tensor._wrap(np.isinf(self._data))
 
 
-def _method(fn):
-    """A Tensor method that calls ``fn(self, *args, **kwargs)``."""
-
-    def method(self, *args, **kwargs):
-        return fn(self, *args, **kwargs)
-
-    method.__name__ = fn.__name__
-    method.__doc__ = fn.__doc__
-    return method
-
-
 def ones_like_data(data: np.ndarray) -> np.ndarray:
     return np.ones(data.shape, dtype=data.dtype)
 
 
-# Methods that are the functions of the same name (x.exp() is fg.exp(x)).
-_METHODS = (
-    "exp log log1p sqrt rsqrt sin cos tanh sigmoid relu abs sign floor ceil round clamp clip "
-    "reciprocal neg negative maximum minimum pow add sub mul div true_divide floor_divide "
-    "remainder eq ne lt le gt ge logical_and logical_or logical_not bitwise_and bitwise_or "
-    "bitwise_xor bitwise_not lerp sum mean var std max min amax amin argmax argmin prod "
-    "logsumexp all any count_nonzero norm reshape view flatten unflatten squeeze unsqueeze "
-    "permute transpose t movedim expand expand_as broadcast_to repeat repeat_interleave split "
-    "chunk unbind flip gather scatter_add index_select take_along_dim nonzero masked_fill "
-    "matmul mm bmm dot outer"
-).split()
-
-
-def _where_method(self, condition, other):
-    """``x.where(condition, y)``: ``x`` where ``condition`` holds, else ``y``."""
-    return F.where(condition, self, other)
-
-
-def _view_as(self, other):
-    return F.reshape(self, other.shape)
-
-
-def _reshape_as(self, other):
-    return F.reshape(self, other.shape)
-
-
-from flowgrad import functions as F  # noqa: E402  (functions build on this module)
-
-for _name in _METHODS:
-    setattr(Tensor, _name, _method(getattr(F, _name)))
-Tensor.where = _where_method
-Tensor.view_as = _view_as
-Tensor.reshape_as = _reshape_as
-Tensor.swapaxes = Tensor.transpose
+# The operations live in flowgrad.functions, which builds on this module; it also attaches the
+# methods that are its functions (x.exp() is fg.exp(x)).
+from flowgrad import functions as F  # noqa: E402

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 import numpy as np
@@ -86,7 +87,7 @@ def var(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
     axes = _axes("var", x, dim)
     centered = x - R.sum_.bind(x, axes=axes, keepdim=True) / _count(x, axes)
     squares = R.sum_.bind(centered * centered, axes=axes, keepdim=bool(keepdim))
-    return squares / max(_count(x, axes) - correction, 0)
+    return squares / builtins.max(_count(x, axes) - correction, 0)
 
 
 def std(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,

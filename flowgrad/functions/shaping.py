@@ -238,9 +238,9 @@ def split(input, split_size_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
         sizes = [min(size, length - start) for start in range(0, length, size)] or [0]
     else:
         sizes = [int(s) for s in split_size_or_sections]
-        if builtins_sum(sizes) != length:
+        if sum(sizes) != length:
             raise ShapeError(at_user_site(
-                f"split: sizes {sizes} add up to {builtins_sum(sizes)}, but dimension {dim} "
+                f"split: sizes {sizes} add up to {sum(sizes)}, but dimension {dim} "
                 f"has size {length}"
             ))
     lead = (slice(None),) * axis
@@ -250,8 +250,6 @@ def split(input, split_size_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
         start += size
     return tuple(pieces)
 
-
-builtins_sum = sum
 
 
 def chunk(input, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:

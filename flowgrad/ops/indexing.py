@@ -101,8 +101,11 @@ index_scatter = Primitive("index_scatter", _scatter_kernel, _scatter_rule, _scat
 
 def _along_axis(index: np.ndarray, axis: int) -> tuple:
     """The full NumPy index that picks ``index`` along ``axis`` and everything elsewhere."""
-    grids = np.ogrid[tuple(slice(n) for n in index.shape)]
-    grids[axis] = index
+    ndim = index.ndim
+    grids = [
+        index if i == axis else np.arange(n).reshape((1,) * i + (n,) + (1,) * (ndim - i - 1))
+        for i, n in enumerate(index.shape)
+    ]
     return tuple(grids)
 
 
