@@ -63,7 +63,8 @@ def _permute_vjp(ctx, g):
     return (g.permute(tuple(np.argsort(ctx.attrs["dims"]).tolist())),)
 
 
-permute = Primitive("permute", lambda x, dims: np.transpose(x, dims), _permute_rule, _permute_vjp, view=True)
+permute = Primitive("permute", lambda x, dims: np.transpose(x, dims), _permute_rule,
+                    _permute_vjp, view=True)
 
 
 def _broadcast_rule(x, shape):
