@@ -15,13 +15,15 @@ def tensor_repr(t) -> str:
     if data.size == 0:
         body = "[]" if data.ndim == 1 else f"[], size={data.shape}"
     else:
-        precision = 4 if data.dtype.kind == "f" and not _all_integral(data) else None
+        fixed = data.dtype.kind == "f" and not _all_integral(data)
         body = np.array2string(
-            data, separator=", ", prefix=prefix, precision=precision,
-            floatmode="fixed" if precision else "maxprec", threshold=1000, edgeitems=3,
+            data, separator=", ", prefix=prefix, precision=4,
+            floatmode="fixed" if fixed else "maxprec", threshold=1000, edgeitems=3,
         )
     extras = []
-    if data.dtype != dtypes.get_default_dtype().np and data.dtype not in _DEFAULT_SHOWN:
+    # An empty tensor shows any dtype but the default float: its values cannot tell it.
+    implied = data.size > 0 and data.dtype in _DEFAULT_SHOWN
+    if data.dtype != dtypes.get_default_dtype().np and not implied:
         extras.append(f"dtype={dtypes.from_numpy_dtype(data.dtype)!r}")
     if t.grad_fn is not None:
         extras.append(f"grad_fn=<{t.grad_fn.name()}>")

@@ -227,6 +227,19 @@ class Tensor:
         self._vc = [0]
         return self._vc
 
+    @property
+    def data(self) -> Tensor:
+        """The values without autograd history, as :meth:`detach` (shared memory and version
+        counter, so in-place changes to values saved for backward are still detected)."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value) -> None:
+        array = value._data if isinstance(value, Tensor) else np.asarray(value)
+        dtypes.from_numpy_dtype(array.dtype)
+        self._data = array
+        self._bump_version()
+
     def detach_(self) -> Tensor:
         self.grad_fn = None
         self._rg = False
@@ -424,6 +437,11 @@ class Tensor:
                 f"tensor's shape {self._data.shape} (in-place operations cannot broadcast the "
                 f"tensor itself)"
             ))
+        if not self._data.flags.writeable:
+            raise RuntimeError(at_user_site(
+                f"{op}=: this tensor is a read-only view (made by expand/broadcast); "
+                f".clone() it before modifying it in place"
+            ))
         if result.grad_fn is not None:
             if self.grad_fn is None and self._rg:
                 raise RuntimeError(at_user_site(
@@ -431,16 +449,42 @@ class Tensor:
                     f" update it under fg.no_grad() (as optimizers do) or use an out-of-place "
                     f"operation"
                 ))
+            if self._views_grad_leaf():
+                raise RuntimeError(at_user_site(
+                    f"{op}=: this tensor is a view of a leaf tensor that requires grad, so the "
+                    f"in-place operation would change the leaf; use an out-of-place operation "
+                    f"or .clone() the view first"
+                ))
+            self._keep_saved_original(result.grad_fn)
             self.grad_fn = result.grad_fn
             self._rg = True
-        if not self._data.flags.writeable:
-            raise RuntimeError(at_user_site(
-                f"{op}=: this tensor is a read-only view (made by expand/broadcast); "
-                f".clone() it before modifying it in place"
-            ))
         np.copyto(self._data, result._data, casting="same_kind")
         self._bump_version()
         return self
+
+    def _keep_saved_original(self, node) -> None:
+        """Give ``node`` a copy of this tensor where it saved it for backward: the in-place
+        write is about to overwrite it (``y *= x`` needs the old ``y`` for x's gradient)."""
+        saved = node.saved
+        if saved is None or not any(saved[i] is self for i, _ in node.saved_versions):
+            return
+        original = Tensor._wrap(self._data.copy())
+        original._rg = self._rg
+        original.grad_fn = self.grad_fn
+        original._vc = [self._version]
+        node.saved = tuple(original if t is self else t for t in saved)
+
+    def _views_grad_leaf(self) -> bool:
+        """Whether this tensor is a view (reshape, slice, ...) of a leaf that requires grad."""
+        node = self.grad_fn
+        while node is not None and node.prim.view:
+            base = node.next[0]
+            if base is None:
+                return False
+            if type(base) is Tensor:
+                return bool(np.may_share_memory(base._data, self._data))
+            node = base
+        return False
 
     def __iadd__(self, other) -> Tensor:
         return self._inplace("+", F.add, other)
@@ -507,25 +551,37 @@ class Tensor:
 
     # -- operators ------------------------------------------------------------------------
 
+    # The four arithmetic operators bind their primitive directly when both operands are
+    # tensors of one dtype: the common case, and the hot path of every model.
+
     def __add__(self, other):
-        return F.add(self, other)
+        if type(other) is Tensor and other._data.dtype is self._data.dtype:
+            return _add(self, other)
+        return _add(*_operands(self, other))
 
     def __radd__(self, other):
-        return F.add(other, self)
+        return _add(*_operands(other, self))
 
     def __sub__(self, other):
+        if type(other) is Tensor and other._data.dtype is self._data.dtype:
+            return _sub(self, other)
         return F.sub(self, other)
 
     def __rsub__(self, other):
         return F.sub(other, self)
 
     def __mul__(self, other):
-        return F.mul(self, other)
+        if type(other) is Tensor and other._data.dtype is self._data.dtype:
+            return _mul(self, other)
+        return _mul(*_operands(self, other))
 
     def __rmul__(self, other):
-        return F.mul(other, self)
+        return _mul(*_operands(other, self))
 
     def __truediv__(self, other):
+        if (type(other) is Tensor and other._data.dtype is self._data.dtype
+                and self._data.dtype.kind == "f"):
+            return _div(self, other)
         return F.div(self, other)
 
     def __rtruediv__(self, other):
@@ -633,3 +689,10 @@ def ones_like_data(data: np.ndarray) -> np.ndarray:
 # The operations live in flowgrad.functions, which builds on this module; it also attaches the
 # methods that are its functions (x.exp() is fg.exp(x)).
 from flowgrad import functions as F  # noqa: E402
+from flowgrad.functions._convert import operands as _operands  # noqa: E402
+from flowgrad.ops import elementwise as _elementwise  # noqa: E402
+
+_add = _elementwise.add.bind
+_sub = _elementwise.sub.bind
+_mul = _elementwise.mul.bind
+_div = _elementwise.div.bind

@@ -24,12 +24,14 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, target
     """
     order = _topological_order([t.grad_fn for t in roots])
     grads: dict[Node, object] = {}
-    leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, grad]
+    leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, grad, whether this walk owns it]
+    # Without create_graph, sums of gradients go in place into buffers this walk allocated.
+    owned: set[Node] | None = None if create_graph else set()
     for root, seed in zip(roots, seeds, strict=True):
         if root.grad_fn is None:
-            _accumulate_leaf(leaf_grads, root, seed)
+            _accumulate_leaf(leaf_grads, root, seed, owned)
         else:
-            _accumulate(grads, root.grad_fn, seed)
+            _accumulate(grads, root.grad_fn, seed, owned)
 
     captured_nodes: dict[Node, object] = {}
     if targets is not None:
@@ -39,6 +41,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, target
     else:
         target_nodes, needed = (), None
 
+    anomaly = STATE.anomaly
     with set_grad_enabled(create_graph):
         for node in reversed(order):
             grad = grads.pop(node, None)
@@ -52,19 +55,17 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, target
                 captured_nodes[node] = grad
             if node.freed:
                 raise RuntimeError(FREED_MESSAGE.format(op=node.prim.name))
-            input_grads = node.prim.vjp(node, grad)
-            if STATE.anomaly:
-                _check_finite_grads(node, input_grads)
+            input_grads = _checked_vjp(node, grad) if anomaly else node.prim.vjp(node, grad)
             for edge, shape, input_grad in zip(node.next, node.in_shapes, input_grads,
                                                strict=False):
                 if edge is None or input_grad is None:
                     continue
-                if input_grad.shape != shape:
+                if input_grad._data.shape != shape:
                     input_grad = sum_to_shape(input_grad, shape)
                 if type(edge) is Node:
-                    _accumulate(grads, edge, input_grad)
+                    _accumulate(grads, edge, input_grad, owned)
                 else:
-                    _accumulate_leaf(leaf_grads, edge, input_grad)
+                    _accumulate_leaf(leaf_grads, edge, input_grad, owned)
             if not retain_graph:
                 node.free()
 
@@ -79,7 +80,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, target
         return results
 
     handed_out: set[int] = set()
-    for leaf, grad in leaf_grads.values():
+    for leaf, grad, _ in leaf_grads.values():
         _store_leaf_grad(leaf, grad, create_graph, handed_out)
     return None
 
@@ -118,17 +119,29 @@ def _needed_nodes(order, target_nodes, target_leaves) -> set[Node]:
     return needed
 
 
-def _accumulate(grads: dict, node: Node, grad) -> None:
+def _accumulate(grads: dict, node: Node, grad, owned: set | None) -> None:
+    """Add ``grad`` to the gradient flowing into ``node`` (fan-out sums)."""
     existing = grads.get(node)
-    grads[node] = grad if existing is None else existing + grad
+    if existing is None:
+        grads[node] = grad
+    elif owned is None:
+        grads[node] = existing + grad
+    elif node in owned and existing._data.dtype == grad._data.dtype:
+        np.add(existing._data, grad._data, out=existing._data)
+    else:
+        grads[node] = existing + grad  # a fresh array: later sums may go in place
+        owned.add(node)
 
 
-def _accumulate_leaf(leaf_grads: dict, leaf, grad) -> None:
+def _accumulate_leaf(leaf_grads: dict, leaf, grad, owned: set | None) -> None:
     entry = leaf_grads.get(id(leaf))
     if entry is None:
-        leaf_grads[id(leaf)] = [leaf, grad]
+        leaf_grads[id(leaf)] = [leaf, grad, False]
+    elif owned is not None and entry[2] and entry[1]._data.dtype == grad._data.dtype:
+        np.add(entry[1]._data, grad._data, out=entry[1]._data)
     else:
         entry[1] = entry[1] + grad
+        entry[2] = owned is not None
 
 
 def _store_leaf_grad(leaf, grad, create_graph: bool, handed_out: set[int]) -> None:
@@ -165,6 +178,22 @@ def _run_hooks(hooks, grad):
     return grad
 
 
+def _checked_vjp(node: Node, grad) -> list:
+    """Run a gradient rule in anomaly mode: check what it returns, not its steps.
+
+    The rule's own operations are not checked one by one (a rule may mask an infinite
+    intermediate with ``where``), so a bad gradient is reported as this node's, with the
+    user's line that created it, not as an anonymous ``div`` inside the backward.
+    """
+    STATE.anomaly = False
+    try:
+        input_grads = node.prim.vjp(node, grad)
+    finally:
+        STATE.anomaly = True
+    _check_finite_grads(node, input_grads)
+    return input_grads
+
+
 def _check_finite_grads(node: Node, input_grads) -> None:
     for index, grad in enumerate(input_grads):
         if grad is None or grad._data.dtype.kind != "f":
@@ -183,11 +212,10 @@ def sum_to_shape(grad, shape: tuple):
     if grad.shape == shape:
         return grad
     lead = grad.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
+    stretched = tuple(
         lead + i for i, size in enumerate(shape) if size == 1 and grad.shape[lead + i] != 1
     )
-    if axes:
-        grad = grad.sum(dim=axes, keepdim=True)
-    if lead or grad.shape != shape:
-        grad = grad.reshape(shape)
-    return grad
+    if not stretched:  # only leading dimensions were added: one sum gives the shape
+        return grad.sum(dim=tuple(range(lead)))
+    grad = grad.sum(dim=tuple(range(lead)) + stretched, keepdim=True)
+    return grad.reshape(shape)

@@ -30,6 +30,14 @@ class _Switch:
     _args: tuple = ()
 
 
+class _NoArgSwitch(_Switch):
+    """A switch without arguments: ``@fg.no_grad`` decorates as well as ``@fg.no_grad()``."""
+
+    def __new__(cls, fn=None):
+        switch = super().__new__(cls)
+        return switch if fn is None else switch(fn)
+
+
 class set_grad_enabled(_Switch):
     """Turn gradient recording on or off; a function, a context manager and a decorator.
 
@@ -58,7 +66,7 @@ class set_grad_enabled(_Switch):
         STATE.grad_enabled = self._previous
 
 
-class no_grad(_Switch):
+class no_grad(_NoArgSwitch):
     """Do not record operations for autograd (inference, optimizer updates).
 
     >>> import flowgrad as fg
@@ -77,7 +85,7 @@ class no_grad(_Switch):
         STATE.grad_enabled = self._previous
 
 
-class enable_grad(_Switch):
+class enable_grad(_NoArgSwitch):
     """Record operations for autograd again inside a ``no_grad`` block."""
 
     def __enter__(self) -> None:

@@ -10,8 +10,7 @@ gradient.
 
 from __future__ import annotations
 
-from flowgrad.autograd.mode import STATE
-from flowgrad.errors import user_site
+import operator
 
 FREED = object()  # the saved values of a node after backward(retain_graph=False)
 
@@ -23,45 +22,58 @@ FREED_MESSAGE = (
 
 
 class Node:
-    """A recorded operation: gradient rule, edges to its inputs' producers, saved values."""
+    """A recorded operation: gradient rule, edges to its inputs' producers, saved values.
 
-    __slots__ = (
-        "prim", "attrs", "next", "in_shapes", "needs_grad", "saved", "saved_versions",
-        "out_data", "out_box", "out_version", "site", "retained", "hooks", "__weakref__",
-    )
+    Creating one is on the hot path of every recorded operation, so rarely used fields are
+    class-level defaults and only what the operation needs is set.
+    """
 
-    def __init__(self, prim, attrs, inputs, in_shapes, result) -> None:
+    saved = None  # the input tensors, when the primitive saves any
+    saved_versions: list  # (input index, version when saved) for each saved input
+    out_data = None  # the output array, when the primitive saves it
+    out_box: list  # the output's version counter
+    site = None  # "file.py:line" of the user code that made it (anomaly mode only)
+    retained = None  # weak reference to a non-leaf tensor whose .grad is kept
+    hooks = None
+
+    def __init__(self, prim, attrs, inputs, arrays, result) -> None:
         self.prim = prim
         self.attrs = attrs
-        edges = []
-        for t in inputs:
-            if t.grad_fn is not None:
-                edges.append(t.grad_fn)
-            elif t.requires_grad:
-                edges.append(t)
-            else:
-                edges.append(None)
-        self.next = edges
-        self.needs_grad = [e is not None for e in edges]
-        self.in_shapes = in_shapes
-        self.retained = None
-        self.hooks = None
-        self.site = user_site() if STATE.anomaly else None
+        # Unrolled for one and two inputs: this runs for every recorded operation.
+        count = len(inputs)
+        if count == 2:
+            a, b = inputs
+            self.next = (a.grad_fn or (a if a._rg else None), b.grad_fn or (b if b._rg else None))
+            self.in_shapes = (arrays[0].shape, arrays[1].shape)
+        elif count == 1:
+            a = inputs[0]
+            self.next = (a.grad_fn or (a if a._rg else None),)
+            self.in_shapes = (arrays[0].shape,)
+        else:
+            self.next = tuple(t.grad_fn or (t if t._rg else None) for t in inputs)
+            self.in_shapes = tuple(map(_shape_of, arrays))
         save = prim.save_inputs
         if save:
+            # A tensor without a version counter has never been modified: version 0.
             self.saved = inputs
-            if type(save) is slice:
-                save = range(len(inputs))[save]
-            self.saved_versions = [(i, _version_box(inputs[i])[0]) for i in save]
-        else:
-            self.saved = None
+            if count == 2 and type(save) is tuple and len(save) == 2:
+                box_a, box_b = a._vc, b._vc
+                self.saved_versions = ((0, box_a[0] if box_a else 0),
+                                       (1, box_b[0] if box_b else 0))
+            else:
+                if type(save) is slice:
+                    save = range(count)[save]
+                self.saved_versions = tuple(
+                    (i, inputs[i]._vc[0] if inputs[i]._vc else 0) for i in save
+                )
         if prim.save_output:
-            box = result._vc = [0]
-            self.out_box = box
-            self.out_version = 0
+            self.out_box = result._vc = [0]
             self.out_data = result._data
-        else:
-            self.out_data = None
+
+    @property
+    def needs_grad(self) -> list[bool]:
+        """For each input, whether a gradient has to flow to it."""
+        return [e is not None for e in self.next]
 
     # -- what gradient rules read -------------------------------------------------------
 
@@ -82,10 +94,11 @@ class Node:
         if saved is FREED:
             raise RuntimeError(FREED_MESSAGE.format(op=self.prim.name))
         t = saved[index]
+        current = t._vc[0] if t._vc else 0
         for saved_index, version in self.saved_versions:
-            if saved_index == index and t._vc[0] != version:
+            if saved_index == index and current != version:
                 raise RuntimeError(self._modified_message(f"input {index}", t._data,
-                                                          t._vc[0], version))
+                                                          current, version))
         return t
 
     @property
@@ -95,9 +108,9 @@ class Node:
 
         if self.out_data is None:
             raise RuntimeError(FREED_MESSAGE.format(op=self.prim.name))
-        if self.out_box[0] != self.out_version:
+        if self.out_box[0] != 0:
             raise RuntimeError(self._modified_message("its output", self.out_data,
-                                                      self.out_box[0], self.out_version))
+                                                      self.out_box[0], 0))
         out = Tensor._wrap(self.out_data)
         out.requires_grad = True
         out.grad_fn = self
@@ -144,8 +157,4 @@ class Node:
         return f"<{self.prim.backward_name} object>"
 
 
-def _version_box(t) -> list:
-    box = t._vc
-    if box is None:
-        box = t._vc = [0]
-    return box
+_shape_of = operator.attrgetter("shape")

@@ -143,17 +143,6 @@ from flowgrad.functions.shaping import (
 __all__ = [name for name in dir() if not name.startswith("_")]
 
 
-def _method(fn):
-    """A Tensor method that calls ``fn(self, *args, **kwargs)``."""
-
-    def method(self, *args, **kwargs):
-        return fn(self, *args, **kwargs)
-
-    method.__name__ = fn.__name__
-    method.__doc__ = fn.__doc__
-    return method
-
-
 # Methods that are the functions of the same name (x.exp() is fg.exp(x)).
 _METHODS = (
     "exp log log1p sqrt rsqrt sin cos tanh sigmoid relu abs sign floor ceil round clamp clip "
@@ -181,7 +170,7 @@ def _reshape_as(self, other):
 
 
 for _name in _METHODS:
-    setattr(Tensor, _name, _method(globals()[_name]))
+    setattr(Tensor, _name, globals()[_name])  # a function whose first argument is the tensor
 Tensor.where = _where_method
 Tensor.view_as = _view_as
 Tensor.reshape_as = _reshape_as

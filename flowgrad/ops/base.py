@@ -18,6 +18,7 @@ grad mode is on and an input requires grad.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 
 import numpy as np
@@ -27,6 +28,8 @@ from flowgrad.autograd.node import Node
 from flowgrad.errors import AnomalyError, DTypeError, ShapeError, user_site
 
 _ndarray = np.ndarray
+_new = object.__new__
+_data_of = operator.attrgetter("_data")
 
 
 class Primitive:
@@ -57,35 +60,46 @@ class Primitive:
 
     def bind(self, *inputs, **attrs):
         """Apply the primitive to tensors: compute, and record for autograd when needed."""
-        arrays = [t._data for t in inputs]
+        arrays = tuple(map(_data_of, inputs))
         try:
             out = self.forward(*arrays, **attrs)
-        except (ShapeError, DTypeError):
-            raise
         except Exception as exc:
-            self._explain_failure(exc, arrays, attrs)
-            raise
+            raise self._failure(exc, arrays, attrs) from None
         if type(out) is not _ndarray:
             out = np.asarray(out)
-        result = Tensor._wrap(out)
-        if self.view:
-            result._vc = _version_box(inputs[0])
-        if STATE.grad_enabled and self.vjp is not None:
+        result = _new(Tensor)
+        result._data = out
+        result.grad = None
+        result._hooks = None
+        result._vc = _version_box(inputs[0]) if self.view else None
+        state = STATE
+        if state.grad_enabled and self.vjp is not None:
             for t in inputs:
-                if t.requires_grad:
-                    result.requires_grad = True
-                    result.grad_fn = Node(self, attrs, inputs, [a.shape for a in arrays], result)
+                if t._rg:
+                    result._rg = True
+                    result.grad_fn = node = Node(self, attrs, inputs, arrays, result)
+                    if state.anomaly:
+                        node.site = user_site()
                     break
-        if STATE.anomaly:
+            else:
+                result._rg = False
+                result.grad_fn = None
+        else:
+            result._rg = False
+            result.grad_fn = None
+        if state.anomaly:
             self._check_finite(out)
         return result
 
-    def _explain_failure(self, exc: Exception, arrays: list, attrs: dict) -> None:
-        """Raise the shape rule's error for this input, if it has one; else return."""
+    def _failure(self, exc: Exception, arrays: tuple, attrs: dict) -> Exception:
+        """The error to raise for a failed kernel: the shape rule's, when it has one."""
+        if isinstance(exc, ShapeError | DTypeError):
+            return exc
         try:
             self.infer(*arrays, **attrs)
-        except (ShapeError, DTypeError) as explained:
-            raise explained.with_traceback(None) from exc
+        except (ShapeError, DTypeError, IndexError) as explained:
+            return explained.with_traceback(None)
+        return exc
 
     def _check_finite(self, out) -> None:
         if out.dtype.kind == "f" and not np.isfinite(out).all():

@@ -107,8 +107,9 @@ clip = Primitive("clip", lambda x, low, high: np.clip(x, low, high), unary("clip
 
 
 def _mul_vjp(ctx, g):
-    need_a, need_b = ctx.needs_grad
-    return (g * ctx.input(1) if need_a else None, g * ctx.input(0) if need_b else None)
+    edge_a, edge_b = ctx.next  # None where no gradient is needed
+    return (None if edge_a is None else g * ctx.input(1),
+            None if edge_b is None else g * ctx.input(0))
 
 
 def _div_vjp(ctx, g):
@@ -144,8 +145,12 @@ def _remainder_vjp(ctx, g):
     return g, -g * (a / b).floor()
 
 
+def _sub_vjp(ctx, g):
+    return g, (-g if ctx.next[1] is not None else None)
+
+
 add = Primitive("add", np.add, binary("add"), lambda ctx, g: (g, g))
-sub = Primitive("sub", np.subtract, binary("sub", kinds="iuf"), lambda ctx, g: (g, -g))
+sub = Primitive("sub", np.subtract, binary("sub", kinds="iuf"), _sub_vjp)
 mul = Primitive("mul", np.multiply, binary("mul"), _mul_vjp, save_inputs=(0, 1))
 div = Primitive("div", np.divide, binary("div", kinds="f"), _div_vjp, save_inputs=(0, 1))
 pow_ = Primitive("pow", np.power, binary("pow", kinds="iuf"), _pow_vjp, save_inputs=(0, 1))

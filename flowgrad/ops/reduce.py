@@ -36,6 +36,8 @@ def _keep(g, ctx):
 
 
 def _sum_vjp(ctx, g):
+    if ctx.attrs["axes"] is None and not ctx.attrs["keepdim"]:
+        return (g.expand(ctx.in_shapes[0]),)  # a scalar broadcasts as it is
     return (_keep(g, ctx).expand(ctx.in_shapes[0]),)
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks: runnable scripts that print tables (never timed assertions in tests)."""
