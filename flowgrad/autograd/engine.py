@@ -79,7 +79,8 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, target
                 results.append(None if entry is None else entry[1])
         return results
 
-    handed_out: set[int] = set()
+    # Arrays a leaf must not own alone: the caller's seeds (they may reach a leaf unchanged).
+    handed_out = {id(seed._data) for seed in seeds}
     for leaf, grad, _ in leaf_grads.values():
         _store_leaf_grad(leaf, grad, create_graph, handed_out)
     return None

@@ -1,0 +1,5 @@
+"""``python -m flowgrad`` runs the ``flowgrad`` command."""
+
+from flowgrad.cli import main
+
+main()
