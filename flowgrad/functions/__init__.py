@@ -101,12 +101,14 @@ from flowgrad.functions.reductions import (
     argmax,
     argmin,
     count_nonzero,
+    log_softmax,
     logsumexp,
     max,
     mean,
     min,
     norm,
     prod,
+    softmax,
     std,
     sum,
     var,
@@ -149,7 +151,7 @@ _METHODS = (
     "reciprocal neg negative maximum minimum pow add sub mul div true_divide floor_divide "
     "remainder eq ne lt le gt ge logical_and logical_or logical_not bitwise_and bitwise_or "
     "bitwise_xor bitwise_not lerp sum mean var std max min amax amin argmax argmin prod "
-    "logsumexp all any count_nonzero norm reshape view flatten unflatten squeeze unsqueeze "
+    "logsumexp log_softmax softmax all any count_nonzero norm reshape view flatten unflatten squeeze unsqueeze "
     "permute transpose t movedim expand expand_as broadcast_to repeat repeat_interleave split "
     "chunk unbind flip gather scatter_add index_select take_along_dim nonzero masked_fill "
     "matmul mm bmm dot outer"

@@ -205,3 +205,21 @@ def norm(input, p=2, dim=None, keepdim: bool = False) -> Tensor:
     if p == 1:
         return sum(x.abs(), dim, keepdim)
     return sum(x.abs() ** p, dim, keepdim) ** (1.0 / p)
+
+
+def log_softmax(input, dim: int) -> Tensor:
+    """``x - logsumexp(x, dim)``: log-probabilities along ``dim``, computed stably."""
+    x = to_float(as_tensor_like(input))
+    return x - logsumexp(x, dim, keepdim=True)
+
+
+def softmax(input, dim: int) -> Tensor:
+    """Probabilities along ``dim``: ``exp(x - max) / sum(exp(x - max))``.
+
+    >>> import flowgrad as fg
+    >>> fg.softmax(fg.tensor([0.0, 0.0]), dim=0)
+    tensor([0.5000, 0.5000])
+    """
+    x = to_float(as_tensor_like(input))
+    shifted = exp(x - R.amax.bind(x, axes=_axes("softmax", x, dim), keepdim=True).detach())
+    return shifted / R.sum_.bind(shifted, axes=_axes("softmax", x, dim), keepdim=True)
