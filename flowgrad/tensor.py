@@ -134,8 +134,8 @@ class Tensor:
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
-    @property
     def is_floating_point(self) -> bool:
+        """Whether the dtype is a floating-point one (a method, as in PyTorch)."""
         return self._data.dtype.kind == "f"
 
     @property
@@ -449,11 +449,11 @@ class Tensor:
                     f" update it under fg.no_grad() (as optimizers do) or use an out-of-place "
                     f"operation"
                 ))
-            if self._views_grad_leaf():
+            if self.grad_fn is not None and self.grad_fn.prim.view:
                 raise RuntimeError(at_user_site(
-                    f"{op}=: this tensor is a view of a leaf tensor that requires grad, so the "
-                    f"in-place operation would change the leaf; use an out-of-place operation "
-                    f"or .clone() the view first"
+                    f"{op}=: this tensor is a view ({self.grad_fn.prim.name}) of a tensor that "
+                    f"requires grad; modifying it in place would change that tensor behind "
+                    f"autograd's back. Use an out-of-place operation, or .clone() the view first"
                 ))
             self._keep_saved_original(result.grad_fn)
             self.grad_fn = result.grad_fn
@@ -473,18 +473,6 @@ class Tensor:
         original.grad_fn = self.grad_fn
         original._vc = [self._version]
         node.saved = tuple(original if t is self else t for t in saved)
-
-    def _views_grad_leaf(self) -> bool:
-        """Whether this tensor is a view (reshape, slice, ...) of a leaf that requires grad."""
-        node = self.grad_fn
-        while node is not None and node.prim.view:
-            base = node.next[0]
-            if base is None:
-                return False
-            if type(base) is Tensor:
-                return bool(np.may_share_memory(base._data, self._data))
-            node = base
-        return False
 
     def __iadd__(self, other) -> Tensor:
         return self._inplace("+", F.add, other)

@@ -74,6 +74,8 @@ def _seeds(what: str, outputs: list, grad_outputs: list) -> list:
                 f"{what}: gradient {index} has shape {tuple(given.shape)} but its output has "
                 f"shape {tuple(out.shape)}"
             ))
+        if given._data.dtype != out._data.dtype:
+            given = given.to(out.dtype)  # as PyTorch: the gradient takes its output's dtype
         seeds.append(given)
     return seeds
 

@@ -45,7 +45,8 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, target
     with set_grad_enabled(create_graph):
         for node in reversed(order):
             grad = grads.pop(node, None)
-            if grad is None or (needed is not None and node not in needed):
+            if grad is None or (needed is not None and node not in needed
+                                and node not in target_nodes):
                 continue
             if node.hooks:
                 grad = _run_hooks(node.hooks, grad)
@@ -53,6 +54,8 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, target
                 _set_retained_grad(node.retained(), grad)
             if node in target_nodes:
                 captured_nodes[node] = grad
+                if node not in needed:
+                    continue  # nothing to compute below a target: leave that graph alone
             if node.freed:
                 raise RuntimeError(FREED_MESSAGE.format(op=node.prim.name))
             input_grads = _checked_vjp(node, grad) if anomaly else node.prim.vjp(node, grad)
@@ -76,10 +79,12 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, target
                 results.append(captured_nodes.get(t.grad_fn))
             else:
                 entry = leaf_grads.get(id(t))
+                if entry is not None and t._hooks:
+                    entry[1] = _run_hooks(t._hooks, entry[1])
                 results.append(None if entry is None else entry[1])
         return results
 
-    # Arrays a leaf must not own alone: the caller's seeds (they may reach a leaf unchanged).
+    # Arrays no leaf may own alone: the seeds (the caller may hold them; add passes one on).
     handed_out = {id(seed._data) for seed in seeds}
     for leaf, grad, _ in leaf_grads.values():
         _store_leaf_grad(leaf, grad, create_graph, handed_out)
@@ -109,11 +114,13 @@ def _topological_order(start_nodes) -> list[Node]:
 
 
 def _needed_nodes(order, target_nodes, target_leaves) -> set[Node]:
-    """Nodes on some path to a target: the only ones ``autograd.grad`` has to visit."""
+    """Nodes with an input on some path to a target: the only ones whose gradient rule
+    ``autograd.grad`` has to run (the graph below the targets is neither run nor freed)."""
     needed: set[Node] = set()
     for node in order:  # dependencies come first
-        if node in target_nodes or any(
-            (type(e) is Node and e in needed) or (e is not None and id(e) in target_leaves)
+        if any(
+            (type(e) is Node and (e in needed or e in target_nodes))
+            or (e is not None and id(e) in target_leaves)
             for e in node.next
         ):
             needed.add(node)

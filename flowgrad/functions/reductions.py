@@ -12,7 +12,7 @@ from flowgrad.errors import DTypeError, at_user_site
 from flowgrad.functions._convert import as_tensor_like, cast, to_float
 from flowgrad.functions.elementwise import exp, log, sqrt, where
 from flowgrad.ops import reduce as R
-from flowgrad.ops.rules import normalize_axes
+from flowgrad.ops.rules import normalize_axes, reduced_shape
 from flowgrad.tensor import Tensor
 
 #: The result of ``max(dim=...)`` / ``min(dim=...)``: ``values`` and ``indices``.
@@ -169,8 +169,11 @@ def logsumexp(input, dim=None, keepdim: bool = False) -> Tensor:
     """``log(sum(exp(x)))`` over ``dim``, computed stably (shifted by the maximum)."""
     x = to_float(as_tensor_like(input))
     axes = _axes("logsumexp", x, dim)
-    shift = R.amax.bind(x, axes=axes, keepdim=True).detach()
-    shift = where(shift.isfinite(), shift, 0.0)
+    if _count(x, axes):
+        shift = R.amax.bind(x, axes=axes, keepdim=True).detach()
+        shift = where(shift.isfinite(), shift, 0.0)
+    else:  # an empty sum (amax has no identity here): log(0) = -inf, as in PyTorch
+        shift = x.new_zeros(reduced_shape(x._data.shape, axes, True))
     total = R.sum_.bind(exp(x - shift), axes=axes, keepdim=True)
     result = log(total) + shift
     if not keepdim:

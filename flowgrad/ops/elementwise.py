@@ -24,7 +24,7 @@ from flowgrad.ops.rules import (
 
 def _sigmoid_kernel(x):
     # 0.5 * (1 + tanh(x / 2)): no overflow for large |x|, unlike 1 / (1 + exp(-x)).
-    out = np.multiply(x, 0.5)
+    out = np.multiply(x, 0.5, out=np.empty_like(x))  # an array even for 0-d input
     np.tanh(out, out=out)
     out += 1
     out *= 0.5

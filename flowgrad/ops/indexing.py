@@ -127,7 +127,7 @@ def _check_gather(op: str, x_shape: tuple, index, axis: int) -> int:
 
 
 def _gather_kernel(x, index, axis):
-    return x[_along_axis(index, axis % x.ndim)]
+    return x[_along_axis(index, axis % max(x.ndim, 1))]  # a 0-D x: dimension 0 is x itself
 
 
 def _gather_rule(x, index, axis):
@@ -146,8 +146,8 @@ gather = Primitive("gather", _gather_kernel, _gather_rule, _gather_vjp, save_inp
 
 def _scatter_add_kernel(base, index, src, axis):
     out = np.array(base, copy=True)
-    np.add.at(out, _along_axis(index, axis % base.ndim), src[tuple(slice(n) for n in
-                                                                   index.shape)])
+    np.add.at(out, _along_axis(index, axis % max(base.ndim, 1)),
+              src[tuple(slice(n) for n in index.shape)])
     return out
 
 

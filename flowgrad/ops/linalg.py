@@ -40,13 +40,14 @@ def _matmul_vjp(ctx, g):
     a, b = ctx.inputs
     need_a, need_b = ctx.needs_grad
     a_shape, b_shape = ctx.in_shapes
-    # Treat 1-D operands as matrices (row for the first, column for the second).
-    if len(a_shape) == 1:
-        a = a.unsqueeze(0)
-        g = g.unsqueeze(-2)
+    # Treat 1-D operands as matrices (row for the first, column for the second). The column
+    # goes first: for vector @ vector, g is 0-D and must become (1,) before (1, 1).
     if len(b_shape) == 1:
         b = b.unsqueeze(-1)
         g = g.unsqueeze(-1)
+    if len(a_shape) == 1:
+        a = a.unsqueeze(0)
+        g = g.unsqueeze(-2)
     grad_a = grad_b = None
     if need_a:
         grad_a = sum_to_shape(g @ b.mT, tuple(a.shape)).reshape(a_shape)
@@ -76,11 +77,14 @@ def _einsum_rule(*operands, equation):
                 f"'{subscripts}' name {len(subscripts)} dimensions"
             ))
         for letter, size in zip(subscripts, shape, strict=True):
-            known = sizes.setdefault(letter, size)
-            if known is not None and size is not None and known != size:
+            # Sizes of one subscript broadcast, as in NumPy and PyTorch: equal, or 1.
+            known = sizes.get(letter, 1)
+            if known == 1 or (known is None and size != 1):
+                sizes[letter] = size
+            elif size not in (1, None) and known != size:
                 raise ShapeError(at_user_site(
                     f"einsum '{equation}': subscript '{letter}' has size {known} in one operand "
-                    f"and {size} in operand {position} (shape {shape})"
+                    f"and {size} in operand {position} (shape {shape}); sizes must be equal or 1"
                 ))
     return tuple(sizes[letter] for letter in output), dtype
 

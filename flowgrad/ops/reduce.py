@@ -22,7 +22,7 @@ def _rule(op: str, result_dtype=None, nonempty: bool = False):
                     f"(the operation has no identity); pass dim= over non-empty dimensions"
                 ))
         dtype = np.dtype(x.dtype) if result_dtype is None else result_dtype
-        return reduced_shape(shape, axes, keepdim), dtype
+        return reduced_shape(shape, axes, False), dtype
 
     return rule
 

@@ -96,11 +96,15 @@ def _kind_names(kinds: str) -> str:
 
 
 def normalize_axis(op: str, axis: int, ndim: int) -> int:
-    """A possibly negative axis as a non-negative one, or a ShapeError naming the op."""
-    if not -ndim <= axis < max(ndim, 1):
+    """A possibly negative axis as a non-negative one, or a ShapeError naming the op.
+
+    As in PyTorch, a 0-D tensor accepts dimension 0 and -1.
+    """
+    bound = max(ndim, 1)
+    if not -bound <= axis < bound:
         raise ShapeError(at_user_site(
             f"{op}: dimension {axis} is out of range for a tensor with {ndim} dimensions "
-            f"(expected a value in [{-ndim}, {max(ndim, 1) - 1}])"
+            f"(expected a value in [{-bound}, {bound - 1}])"
         ))
     return axis % ndim if ndim else 0
 
