@@ -22,7 +22,7 @@ def _rule(op: str, result_dtype=None, nonempty: bool = False):
                     f"(the operation has no identity); pass dim= over non-empty dimensions"
                 ))
         dtype = np.dtype(x.dtype) if result_dtype is None else result_dtype
-        return reduced_shape(shape, axes, False), dtype
+        return reduced_shape(shape, axes, keepdim), dtype
 
     return rule
 
@@ -83,17 +83,18 @@ def _arg_rule(op: str):
     return arg_rule
 
 
-def _np_reduce(fn):
-    return lambda x, axes, keepdim: fn(x, axis=axes, keepdims=keepdim)
+def _ufunc_reduce(ufunc):
+    # ufunc.reduce directly: np.sum and friends add a Python layer on every call.
+    return lambda x, axes, keepdim: ufunc.reduce(x, axis=axes, keepdims=keepdim)
 
 
-sum_ = Primitive("sum", _np_reduce(np.sum), _rule("sum"), _sum_vjp)
-prod = Primitive("prod", _np_reduce(np.prod), _rule("prod"), _prod_vjp, save_inputs=(0,))
-amax = Primitive("amax", _np_reduce(np.amax), _rule("amax", nonempty=True), _extremum_vjp,
+sum_ = Primitive("sum", _ufunc_reduce(np.add), _rule("sum"), _sum_vjp)
+prod = Primitive("prod", _ufunc_reduce(np.multiply), _rule("prod"), _prod_vjp, save_inputs=(0,))
+amax = Primitive("amax", _ufunc_reduce(np.maximum), _rule("amax", nonempty=True), _extremum_vjp,
                  save_inputs=(0,), save_output=True)
-amin = Primitive("amin", _np_reduce(np.amin), _rule("amin", nonempty=True), _extremum_vjp,
+amin = Primitive("amin", _ufunc_reduce(np.minimum), _rule("amin", nonempty=True), _extremum_vjp,
                  save_inputs=(0,), save_output=True)
-all_ = Primitive("all", _np_reduce(np.all), _rule("all", BOOL))
-any_ = Primitive("any", _np_reduce(np.any), _rule("any", BOOL))
+all_ = Primitive("all", _ufunc_reduce(np.logical_and), _rule("all", BOOL))
+any_ = Primitive("any", _ufunc_reduce(np.logical_or), _rule("any", BOOL))
 argmax = Primitive("argmax", _arg_kernel(np.argmax), _arg_rule("argmax"))
 argmin = Primitive("argmin", _arg_kernel(np.argmin), _arg_rule("argmin"))
