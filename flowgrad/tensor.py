@@ -474,29 +474,47 @@ class Tensor:
         original._vc = [self._version]
         node.saved = tuple(original if t is self else t for t in saved)
 
+    def _update(self, op: str, ufunc, fn, other, alpha=1) -> Tensor:
+        """``self op= other``: straight into this tensor's memory when nothing is recorded (an
+        optimizer's update under no_grad: no temporary, no copy); else through ``_inplace``,
+        which records it and explains any error."""
+        is_tensor = isinstance(other, Tensor)
+        if STATE.grad_enabled and (self._rg or (is_tensor and other._rg)):
+            return self._inplace(op, fn, other)
+        operand = other._data if is_tensor else other
+        if alpha != 1:
+            operand = np.multiply(operand, alpha)
+        try:
+            ufunc(self._data, operand, out=self._data, casting="same_kind")
+        except (TypeError, ValueError):
+            return self._inplace(op, fn, other)  # raises the error that says what is wrong
+        self._bump_version()
+        return self
+
     def __iadd__(self, other) -> Tensor:
-        return self._inplace("+", F.add, other)
+        return self._update("+", np.add, F.add, other)
 
     def __isub__(self, other) -> Tensor:
-        return self._inplace("-", F.sub, other)
+        return self._update("-", np.subtract, F.sub, other)
 
     def __imul__(self, other) -> Tensor:
-        return self._inplace("*", F.mul, other)
+        return self._update("*", np.multiply, F.mul, other)
 
     def __itruediv__(self, other) -> Tensor:
-        return self._inplace("/", F.div, other)
+        return self._update("/", np.true_divide, F.div, other)
 
     def add_(self, other, *, alpha=1) -> Tensor:
-        return self._inplace("+", lambda a, b: F.add(a, b, alpha=alpha), other)
+        return self._update("+", np.add, lambda a, b: F.add(a, b, alpha=alpha), other, alpha)
 
     def sub_(self, other, *, alpha=1) -> Tensor:
-        return self._inplace("-", lambda a, b: F.sub(a, b, alpha=alpha), other)
+        return self._update("-", np.subtract, lambda a, b: F.sub(a, b, alpha=alpha), other,
+                            alpha)
 
     def mul_(self, other) -> Tensor:
-        return self._inplace("*", F.mul, other)
+        return self._update("*", np.multiply, F.mul, other)
 
     def div_(self, other) -> Tensor:
-        return self._inplace("/", F.div, other)
+        return self._update("/", np.true_divide, F.div, other)
 
     def pow_(self, exponent) -> Tensor:
         return self._inplace("**", F.pow, exponent)

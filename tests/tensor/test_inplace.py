@@ -245,3 +245,21 @@ def test_setitem_on_a_tensor_requiring_grad_raises_in_grad_mode():
     with fg.no_grad():
         x[0] = 5.0
     assert x.tolist() == [5.0, 2.0] and x.requires_grad and x._version == 1
+
+
+def test_add_and_sub_with_alpha_in_place_as_optimizers_use_them():
+    p = fg.tensor([1.0, 2.0], requires_grad=True)
+    grad = fg.tensor([0.5, -1.0])
+    with fg.no_grad():
+        p.add_(grad, alpha=-0.1)
+        p.sub_(grad, alpha=2)
+    np.testing.assert_allclose(p.detach().numpy(), [1.0 - 0.05 - 1.0, 2.0 + 0.1 + 2.0], rtol=1e-6)
+    assert p.dtype is fg.float32 and p.is_leaf and p._version == 2
+
+
+def test_unrecorded_inplace_on_a_read_only_view_raises_and_changes_nothing():
+    base = fg.tensor([1.0, 2.0])
+    wide = base.expand(3, 2)
+    with pytest.raises(RuntimeError, match="read-only"):
+        wide += 1
+    assert base.tolist() == [1.0, 2.0] and base._version == 0
