@@ -20,35 +20,31 @@ def matmul(input, other) -> Tensor:
     return L.matmul.bind(*operands(input, other))
 
 
-def mm(input, mat2) -> Tensor:
-    """Product of two matrices (2-D only)."""
-    a, b = operands(input, mat2)
-    if a._data.ndim != 2 or b._data.ndim != 2:
+def _fixed_rank_matmul(op: str, ndim: int, expected: str, input, other) -> Tensor:
+    """``matmul`` restricted to operands of ``ndim`` dimensions (mm, bmm, dot)."""
+    a, b = operands(input, other)
+    if a._data.ndim != ndim or b._data.ndim != ndim or (
+        ndim == 3 and a._data.shape[0] != b._data.shape[0]
+    ):
         raise ShapeError(at_user_site(
-            f"mm: expects two matrices, got shapes {a._data.shape} and {b._data.shape}"
+            f"{op}: expects {expected}, got shapes {a._data.shape} and {b._data.shape}"
         ))
     return L.matmul.bind(a, b)
+
+
+def mm(input, mat2) -> Tensor:
+    """Product of two matrices (2-D only)."""
+    return _fixed_rank_matmul("mm", 2, "two matrices", input, mat2)
 
 
 def bmm(input, mat2) -> Tensor:
     """Batched product of two 3-D tensors with the same batch size."""
-    a, b = operands(input, mat2)
-    if a._data.ndim != 3 or b._data.ndim != 3 or a._data.shape[0] != b._data.shape[0]:
-        raise ShapeError(at_user_site(
-            f"bmm: expects (b, n, m) and (b, m, p) tensors, got shapes {a._data.shape} and "
-            f"{b._data.shape}"
-        ))
-    return L.matmul.bind(a, b)
+    return _fixed_rank_matmul("bmm", 3, "(b, n, m) and (b, m, p) tensors", input, mat2)
 
 
 def dot(input, other) -> Tensor:
     """Inner product of two 1-D tensors."""
-    a, b = operands(input, other)
-    if a._data.ndim != 1 or b._data.ndim != 1:
-        raise ShapeError(at_user_site(
-            f"dot: expects two 1-D tensors, got shapes {a._data.shape} and {b._data.shape}"
-        ))
-    return L.matmul.bind(a, b)
+    return _fixed_rank_matmul("dot", 1, "two 1-D tensors", input, other)
 
 
 def outer(input, vec2) -> Tensor:
