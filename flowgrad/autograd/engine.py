@@ -30,8 +30,10 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, target
     for root, seed in zip(roots, seeds, strict=True):
         if root.grad_fn is None:
             _accumulate_leaf(leaf_grads, root, seed, owned)
+        elif root.grad_fn in grads:
+            _accumulate(grads, root.grad_fn, grads[root.grad_fn], seed, owned)
         else:
-            _accumulate(grads, root.grad_fn, seed, owned)
+            grads[root.grad_fn] = seed
 
     captured_nodes: dict[Node, object] = {}
     if targets is not None:
@@ -66,7 +68,11 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, target
                 if input_grad._data.shape != shape:
                     input_grad = sum_to_shape(input_grad, shape)
                 if type(edge) is Node:
-                    _accumulate(grads, edge, input_grad, owned)
+                    existing = grads.get(edge)
+                    if existing is None:
+                        grads[edge] = input_grad
+                    else:
+                        _accumulate(grads, edge, existing, input_grad, owned)
                 else:
                     _accumulate_leaf(leaf_grads, edge, input_grad, owned)
             if not retain_graph:
@@ -127,12 +133,9 @@ def _needed_nodes(order, target_nodes, target_leaves) -> set[Node]:
     return needed
 
 
-def _accumulate(grads: dict, node: Node, grad, owned: set | None) -> None:
-    """Add ``grad`` to the gradient flowing into ``node`` (fan-out sums)."""
-    existing = grads.get(node)
-    if existing is None:
-        grads[node] = grad
-    elif owned is None:
+def _accumulate(grads: dict, node: Node, existing, grad, owned: set | None) -> None:
+    """Add ``grad`` to ``existing``, the gradient flowing into ``node`` so far (fan-out)."""
+    if owned is None:
         grads[node] = existing + grad
     elif node in owned and existing._data.dtype == grad._data.dtype:
         np.add(existing._data, grad._data, out=existing._data)
