@@ -124,10 +124,10 @@ def test_ragged_data():
 def test_backward_of_a_non_scalar_without_gradient():
     x = fg.ones(2, 3, requires_grad=True)
     y = x * 2
-    error, _ = raised(lambda: y.backward())
+    error, line = raised(lambda: y.backward())
     assert type(error) is RuntimeError
     message = str(error)
-    assert "scalar" in message and "(2, 3)" in message
+    assert "scalar" in message and "(2, 3)" in message and f"{FILE}:{line}" in message
     assert "gradient=" in message and ".sum().backward()" in message  # what to do
     assert x.grad is None
 
@@ -136,15 +136,17 @@ def test_second_backward_through_a_freed_graph():
     x = fg.ones(2, requires_grad=True)
     y = (x.exp() * x).sum()
     y.backward()
-    error, _ = raised(lambda: y.backward())
+    error, line = raised(lambda: y.backward())
     assert type(error) is RuntimeError
     assert "second time" in str(error) and "retain_graph=True" in str(error)
+    assert f"{FILE}:{line}" in str(error)
 
 
 def test_backward_of_something_that_does_not_require_grad():
-    error, _ = raised(lambda: fg.ones(2).sum().backward())
+    error, line = raised(lambda: fg.ones(2).sum().backward())
     assert type(error) is RuntimeError
     assert "requires_grad=True" in str(error) and "no_grad" in str(error)
+    assert f"{FILE}:{line}" in str(error)
 
 
 @pytest.mark.parametrize("dtype", [fg.int64, fg.int32, fg.bool_])

@@ -23,6 +23,7 @@ from flowgrad.autograd.mode import (
     set_grad_enabled,
 )
 from flowgrad.autograd.node import Node
+from flowgrad.errors import ShapeError, at_user_site
 
 __all__ = [
     "Node", "backward", "detect_anomaly", "enable_grad", "grad", "is_anomaly_enabled",
@@ -50,26 +51,24 @@ def _seeds(what: str, outputs: list, grad_outputs: list) -> list:
     for index, out in enumerate(outputs):
         given = grad_outputs[index] if grad_outputs else None
         if not out.requires_grad:
-            raise RuntimeError(
+            raise RuntimeError(at_user_site(
                 f"{what}: output {index} does not require grad and has no grad_fn: nothing "
                 f"that produced it requires grad. Create the inputs with requires_grad=True, "
                 f"and do not compute it under fg.no_grad()."
-            )
+            ))
         if given is None:
             if out.numel() != 1:
-                raise RuntimeError(
+                raise RuntimeError(at_user_site(
                     f"{what}: grad can be implicitly created only for scalar outputs, but "
                     f"output {index} has shape {tuple(out.shape)}. Pass a gradient of that "
                     f"shape (gradient=... / grad_outputs=...) or reduce it first, e.g. "
                     f"out.sum().backward()."
-                )
+                ))
             seeds.append(Tensor._wrap(ones_like_data(out._data)))
             continue
         if not isinstance(given, Tensor):
             given = Tensor._wrap(_as_array(given, out))
         if tuple(given.shape) != tuple(out.shape):
-            from flowgrad.errors import ShapeError, at_user_site
-
             raise ShapeError(at_user_site(
                 f"{what}: gradient {index} has shape {tuple(given.shape)} but its output has "
                 f"shape {tuple(out.shape)}"
@@ -106,10 +105,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     inputs_list = _as_list(inputs)
     for index, t in enumerate(inputs_list):
         if not t.requires_grad:
-            raise RuntimeError(
+            raise RuntimeError(at_user_site(
                 f"autograd.grad: input {index} (shape {tuple(t.shape)}) does not require grad; "
                 f"create it with requires_grad=True or call .requires_grad_() on it"
-            )
+            ))
     seeds = _seeds("autograd.grad", outputs_list, _as_list(grad_outputs))
     if retain_graph is None:
         retain_graph = create_graph
@@ -117,10 +116,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
                            create_graph=create_graph, targets=inputs_list)
     for index, value in enumerate(results):
         if value is None and not allow_unused:
-            raise RuntimeError(
+            raise RuntimeError(at_user_site(
                 f"autograd.grad: input {index} (shape {tuple(inputs_list[index].shape)}) was not "
                 f"used to compute the outputs. Pass allow_unused=True to get None for it."
-            )
+            ))
         if value is not None and not create_graph:
             results[index] = value.detach()
     return tuple(results)

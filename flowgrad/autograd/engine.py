@@ -12,7 +12,7 @@ import numpy as np
 
 from flowgrad.autograd.mode import STATE, no_grad, set_grad_enabled
 from flowgrad.autograd.node import FREED_MESSAGE, Node
-from flowgrad.errors import AnomalyError
+from flowgrad.errors import AnomalyError, at_user_site
 
 
 def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=None):
@@ -59,7 +59,7 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, target
                 if node not in needed:
                     continue  # nothing to compute below a target: leave that graph alone
             if node.freed:
-                raise RuntimeError(FREED_MESSAGE.format(op=node.prim.name))
+                raise RuntimeError(at_user_site(FREED_MESSAGE.format(op=node.prim.name)))
             input_grads = _checked_vjp(node, grad) if anomaly else node.prim.vjp(node, grad)
             for edge, shape, input_grad in zip(node.next, node.in_shapes, input_grads,
                                                strict=False):
