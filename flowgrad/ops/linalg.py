@@ -37,23 +37,32 @@ def _matmul_rule(a, b):
 
 
 def _matmul_vjp(ctx, g):
-    a, b = ctx.inputs
     need_a, need_b = ctx.needs_grad
     a_shape, b_shape = ctx.in_shapes
-    # Treat 1-D operands as matrices (row for the first, column for the second). The column
+    # Each gradient reads only the other operand, so an operand that needs no gradient may be
+    # modified in place after the forward (a reused input batch, say).
+    a = ctx.input(0) if need_b else None
+    b = ctx.input(1) if need_a else None
+    # Treat 1-D operands as matrices: a row for the first, a column for the second. The column
     # goes first: for vector @ vector, g is 0-D and must become (1,) before (1, 1).
+    a_matrix, b_matrix = a_shape, b_shape
     if len(b_shape) == 1:
-        b = b.unsqueeze(-1)
+        b_matrix = (*b_shape, 1)
+        b = None if b is None else b.unsqueeze(-1)
         g = g.unsqueeze(-1)
     if len(a_shape) == 1:
-        a = a.unsqueeze(0)
+        a_matrix = (1, *a_shape)
+        a = None if a is None else a.unsqueeze(0)
         g = g.unsqueeze(-2)
-    grad_a = grad_b = None
-    if need_a:
-        grad_a = sum_to_shape(g @ b.mT, tuple(a.shape)).reshape(a_shape)
-    if need_b:
-        grad_b = sum_to_shape(a.mT @ g, tuple(b.shape)).reshape(b_shape)
+    grad_a = _restore(g @ b.mT, a_matrix, a_shape) if need_a else None
+    grad_b = _restore(a.mT @ g, b_matrix, b_shape) if need_b else None
     return grad_a, grad_b
+
+
+def _restore(grad, matrix_shape: tuple, shape: tuple):
+    """Sum over broadcast batch dimensions, then drop the axis a 1-D operand was given."""
+    grad = sum_to_shape(grad, matrix_shape)
+    return grad if matrix_shape == shape else grad.reshape(shape)
 
 
 matmul = Primitive("matmul", np.matmul, _matmul_rule, _matmul_vjp, save_inputs=(0, 1))

@@ -150,3 +150,23 @@ def test_error_message_suggests_the_fix():
     message = str(info.value)
     assert "out-of-place" in message and ".clone()" in message
     assert "shape (2,)" in message and "float32" in message
+
+
+def test_matmul_checks_only_the_operand_a_needed_gradient_reads():
+    # d/dx (x @ w) reads w, d/dw reads x. x is a leaf that requires grad, w is a constant: only
+    # w has to stay unmodified, so overwriting x's values (via detach) after the forward is fine.
+    x = fg.ones(4, 3, requires_grad=True)
+    w = fg.full((3, 2), 0.5)
+    y = (x @ w).sum()
+    x_values = x.detach()
+    x_values += 1
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.full((4, 3), 1.0))
+
+    # Now w needs a gradient, which reads the (overwritten) batch: an error, not a wrong value.
+    batch = fg.ones(4, 3)
+    w = fg.full((3, 2), 0.5, requires_grad=True)
+    y = (batch @ w).sum()
+    batch += 1
+    with pytest.raises(RuntimeError, match="modified by an in-place"):
+        y.backward()
