@@ -394,7 +394,7 @@ class Tensor(InPlaceMixin):
     # tensors of one dtype: the common case, and the hot path of every model.
 
     def __add__(self, other):
-        if type(other) is Tensor and other._data.dtype is self._data.dtype:
+        if isinstance(other, Tensor) and other._data.dtype is self._data.dtype:
             return _add(self, other)
         return _add(*_operands(self, other))
 
@@ -402,7 +402,7 @@ class Tensor(InPlaceMixin):
         return _add(*_operands(other, self))
 
     def __sub__(self, other):
-        if type(other) is Tensor and other._data.dtype is self._data.dtype:
+        if isinstance(other, Tensor) and other._data.dtype is self._data.dtype:
             return _sub(self, other)
         return F.sub(self, other)
 
@@ -410,7 +410,7 @@ class Tensor(InPlaceMixin):
         return F.sub(other, self)
 
     def __mul__(self, other):
-        if type(other) is Tensor and other._data.dtype is self._data.dtype:
+        if isinstance(other, Tensor) and other._data.dtype is self._data.dtype:
             return _mul(self, other)
         return _mul(*_operands(self, other))
 
@@ -418,7 +418,7 @@ class Tensor(InPlaceMixin):
         return _mul(*_operands(other, self))
 
     def __truediv__(self, other):
-        if (type(other) is Tensor and other._data.dtype is self._data.dtype
+        if (isinstance(other, Tensor) and other._data.dtype is self._data.dtype
                 and self._data.dtype.kind == "f"):
             return _div(self, other)
         return F.div(self, other)

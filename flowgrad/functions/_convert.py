@@ -15,7 +15,7 @@ _CATEGORY = {d.np: d.category for d in dtypes.ALL_DTYPES}
 
 def as_tensor_like(value, like: Tensor | None = None) -> Tensor:
     """``value`` as a tensor; Python scalars and arrays become constants."""
-    if type(value) is Tensor or isinstance(value, Tensor):
+    if isinstance(value, Tensor):
         return value
     from flowgrad.functions.creation import tensor
 
@@ -40,15 +40,15 @@ def scalar_operand(value, like: Tensor) -> Tensor | None:
 
 def operands(a, b) -> tuple[Tensor, Tensor]:
     """Two operands of a binary op as tensors of one dtype, promoted as PyTorch does."""
-    if type(a) is Tensor:
-        if type(b) is Tensor:
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
             if a._data.dtype is b._data.dtype:
                 return a, b
         else:
             constant = scalar_operand(b, a)
             if constant is not None:
                 return a, constant
-    elif type(b) is Tensor:
+    elif isinstance(b, Tensor):
         constant = scalar_operand(a, b)
         if constant is not None:
             return constant, b

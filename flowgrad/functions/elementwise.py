@@ -69,7 +69,7 @@ def remainder(input, other) -> Tensor:
 
 def pow(input, exponent) -> Tensor:
     """``input ** exponent``, elementwise."""
-    if type(input) is Tensor and type(exponent) in (int, float) and exponent == 2:
+    if isinstance(input, Tensor) and type(exponent) in (int, float) and exponent == 2:
         return E.mul.bind(input, input)
     return E.pow_.bind(*operands(input, exponent))
 
@@ -250,9 +250,9 @@ def where(condition, input=None, other=None) -> Tensor:
 
 
 def _where_operands(a, b) -> tuple[Tensor, Tensor]:
-    if type(a) is Tensor and type(b) is not Tensor:
+    if isinstance(a, Tensor) and not isinstance(b, Tensor):
         return operands(a, b)
-    if type(b) is Tensor and type(a) is not Tensor:
+    if isinstance(b, Tensor) and not isinstance(a, Tensor):
         return operands(a, b)
     return promote_all(a, b)
 
