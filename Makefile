@@ -13,7 +13,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-demo: $(VENV)/.installed-dev
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[demo]"
+	touch $@
+
+demo: $(VENV)/.installed-demo
 	$(BIN)/python -m flowgrad demo
 
 test: $(VENV)/.installed-dev
@@ -25,6 +29,7 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.overhead
+	$(BIN)/python -m benchmarks.train
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

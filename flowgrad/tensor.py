@@ -12,12 +12,11 @@ import numpy as np
 from flowgrad import dtypes
 from flowgrad.device import CPU, Device
 from flowgrad.errors import DTypeError, at_user_site
-from flowgrad.inplace import InPlaceMixin
 
 _new = object.__new__
 
 
-class Tensor(InPlaceMixin):
+class Tensor:
     """A multi-dimensional array that records operations for automatic differentiation.
 
     >>> import flowgrad as fg
@@ -374,6 +373,8 @@ class Tensor(InPlaceMixin):
         if self.grad_fn is not None:
             raise RuntimeError("deepcopy: only leaf tensors can be deep-copied; use .detach()")
         t = Tensor._wrap(self._data.copy())
+        if type(self) is not Tensor:
+            t = type(self)(t, requires_grad=self._rg)
         t._rg = self._rg
         if self.grad is not None:
             t.grad = Tensor._wrap(self.grad._data.copy())
@@ -519,6 +520,51 @@ class Tensor(InPlaceMixin):
 
     def isinf(self) -> Tensor:
         return Tensor._wrap(np.isinf(self._data))
+
+
+class Parameter(Tensor):
+    """A tensor that is a learnable parameter of a :class:`~flowgrad.nn.Module`.
+
+    Assigning one to a module attribute registers it (``module.parameters()`` yields it). It
+    shares memory with the tensor it is made from and requires grad by default.
+
+    >>> import flowgrad as fg
+    >>> fg.nn.Parameter(fg.zeros(2))
+    Parameter containing:
+    tensor([0., 0.], requires_grad=True)
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, data=None, requires_grad: bool = True) -> Parameter:
+        if data is None:
+            data = np.empty(0, dtype=dtypes.get_default_dtype().np)
+        elif isinstance(data, Tensor):
+            if data.grad_fn is not None:
+                data = data.detach()
+            data = data._data
+        else:
+            from flowgrad.functions.creation import tensor
+
+            data = tensor(data)._data
+        param = _new(cls)
+        param._data = data
+        param._rg = False
+        param.grad = None
+        param.grad_fn = None
+        param._vc = None
+        param._hooks = None
+        param.requires_grad_(requires_grad)
+        return param
+
+    def __init__(self, data=None, requires_grad: bool = True) -> None:
+        pass  # everything happens in __new__
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __reduce_ex__(self, protocol):
+        return (Parameter, (Tensor._wrap(self._data), self._rg))
 
 
 def ones_like_data(data: np.ndarray) -> np.ndarray:

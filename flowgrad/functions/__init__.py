@@ -41,6 +41,7 @@ from flowgrad.functions.elementwise import (
     div,
     divide,
     eq,
+    erf,
     exp,
     floor,
     floor_divide,
@@ -144,10 +145,11 @@ from flowgrad.functions.shaping import (
 
 __all__ = [name for name in dir() if not name.startswith("_")]
 
+from flowgrad import inplace
 
 # Methods that are the functions of the same name (x.exp() is fg.exp(x)).
 _METHODS = (
-    "exp log log1p sqrt rsqrt sin cos tanh sigmoid relu abs sign floor ceil round clamp clip "
+    "exp log log1p sqrt rsqrt sin cos tanh sigmoid relu erf abs sign floor ceil round clamp clip "
     "reciprocal neg negative maximum minimum pow add sub mul div true_divide floor_divide "
     "remainder eq ne lt le gt ge logical_and logical_or logical_not bitwise_and bitwise_or "
     "bitwise_xor bitwise_not lerp sum mean var std max min amax amin argmax argmin prod "
@@ -174,6 +176,8 @@ def _reshape_as(self, other):
 
 for _name in _METHODS:
     setattr(Tensor, _name, globals()[_name])  # a function whose first argument is the tensor
+for _name, _method in inplace.METHODS.items():
+    setattr(Tensor, _name, _method)
 Tensor.where = _where_method
 Tensor.view_as = _view_as
 Tensor.reshape_as = _reshape_as

@@ -34,7 +34,10 @@ def scalar_operand(value, like: Tensor) -> Tensor | None:
     """A Python scalar as a constant of ``like``'s dtype, when promotion keeps that dtype."""
     category = _PY_CATEGORY.get(type(value))
     if category is not None and category <= _CATEGORY[like._data.dtype]:
-        return Tensor._wrap(like._data.dtype.type(value))
+        try:
+            return Tensor._wrap(like._data.dtype.type(value))
+        except OverflowError:  # e.g. -100 against uint8: take the wide path below
+            return None
     return None
 
 
@@ -53,7 +56,13 @@ def operands(a, b) -> tuple[Tensor, Tensor]:
         if constant is not None:
             return constant, b
     dtype = dtypes.result_type(_promotable(a), _promotable(b))
-    return _to_operand(a, dtype), _to_operand(b, dtype)
+    try:
+        return _to_operand(a, dtype), _to_operand(b, dtype)
+    except OverflowError:
+        # A Python number that the narrow type cannot hold (uint8 tensor != -100): compute in
+        # the widest type of the category instead of failing, as PyTorch's comparisons do.
+        wide = dtypes.int64 if dtype.category == dtypes.INT else dtypes.float64
+        return _to_operand(a, wide), _to_operand(b, wide)
 
 
 def promote_all(*values) -> tuple[Tensor, ...]:

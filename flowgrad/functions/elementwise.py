@@ -6,6 +6,7 @@ from flowgrad import dtypes
 from flowgrad.errors import DTypeError, at_user_site
 from flowgrad.functions._convert import as_tensor_like, cast, operands, promote_all, to_float
 from flowgrad.ops import elementwise as E
+from flowgrad.ops import special
 from flowgrad.tensor import Tensor
 
 
@@ -167,6 +168,7 @@ cos = _float_unary(E.cos)
 tanh = _float_unary(E.tanh)
 sigmoid = _float_unary(E.sigmoid)
 reciprocal = _float_unary(E.reciprocal)
+erf = _float_unary(special.erf)
 
 
 def rsqrt(input) -> Tensor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -12,7 +13,8 @@ from flowgrad.errors import DTypeError, at_user_site
 from flowgrad.functions._convert import as_tensor_like, cast, to_float
 from flowgrad.functions.elementwise import exp, log, sqrt, where
 from flowgrad.ops import reduce as R
-from flowgrad.ops.rules import normalize_axes, reduced_shape
+from flowgrad.ops import softmax as S
+from flowgrad.ops.rules import normalize_axes, normalize_axis, reduced_shape
 from flowgrad.tensor import Tensor
 
 #: The result of ``max(dim=...)`` / ``min(dim=...)``: ``values`` and ``indices``.
@@ -62,8 +64,8 @@ def _float_only(op: str, x: Tensor) -> None:
 def _count(x: Tensor, axes) -> int:
     shape = x._data.shape
     if axes is None:
-        return int(np.prod(shape))
-    return int(np.prod([shape[a] for a in axes]))
+        return math.prod(shape)
+    return math.prod(shape[a] for a in axes)
 
 
 def mean(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -211,9 +213,16 @@ def norm(input, p=2, dim=None, keepdim: bool = False) -> Tensor:
 
 
 def log_softmax(input, dim: int) -> Tensor:
-    """``x - logsumexp(x, dim)``: log-probabilities along ``dim``, computed stably."""
+    """``x - logsumexp(x, dim)``: log-probabilities along ``dim``, one fused kernel.
+
+    >>> import flowgrad as fg
+    >>> fg.log_softmax(fg.tensor([0.0, 0.0]), dim=0).exp()
+    tensor([0.5000, 0.5000])
+    """
     x = to_float(as_tensor_like(input))
-    return x - logsumexp(x, dim, keepdim=True)
+    if x._data.ndim == 0:
+        return x - x  # log_softmax of a single value is 0
+    return S.log_softmax.bind(x, axis=normalize_axis("log_softmax", dim, x._data.ndim))
 
 
 def softmax(input, dim: int) -> Tensor:
@@ -223,6 +232,4 @@ def softmax(input, dim: int) -> Tensor:
     >>> fg.softmax(fg.tensor([0.0, 0.0]), dim=0)
     tensor([0.5000, 0.5000])
     """
-    x = to_float(as_tensor_like(input))
-    shifted = exp(x - R.amax.bind(x, axes=_axes("softmax", x, dim), keepdim=True).detach())
-    return shifted / R.sum_.bind(shifted, axes=_axes("softmax", x, dim), keepdim=True)
+    return exp(log_softmax(input, dim))

@@ -202,9 +202,7 @@ def cat(tensors: Sequence, dim: int = 0) -> Tensor:
     xs = promote_all(*tensors)
     if not xs:
         raise ShapeError(at_user_site("cat: expected a non-empty list of tensors"))
-    if len(xs) == 1:
-        return xs[0]
-    return S.concat.bind(*xs, axis=int(dim))
+    return S.concat.bind(*xs, axis=int(dim))  # a copy even of a single tensor, as PyTorch
 
 
 concat = concatenate = cat

@@ -23,11 +23,14 @@ from flowgrad.ops.rules import (
 
 
 def _sigmoid_kernel(x):
-    # 0.5 * (1 + tanh(x / 2)): no overflow for large |x|, unlike 1 / (1 + exp(-x)).
-    out = np.multiply(x, 0.5, out=np.empty_like(x))  # an array even for 0-d input
-    np.tanh(out, out=out)
-    out += 1
-    out *= 0.5
+    # With e = exp(-|x|) in (0, 1]: 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0. Neither
+    # overflows, and the negative tail keeps full relative precision (sigmoid(-20) = 2.06e-9).
+    e = np.abs(x, out=np.empty_like(x))  # an array even for 0-d input
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    out = np.add(e, 1, out=np.empty_like(e))
+    np.reciprocal(out, out=out)
+    np.multiply(out, e, out=out, where=x < 0)
     return out
 
 

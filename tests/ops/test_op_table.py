@@ -8,6 +8,7 @@ operation means adding rows here; a primitive that no row reaches fails
 
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -854,12 +855,308 @@ for _equation, _shapes in EINSUMS:
 add(case("einsum-list", lambda m, a, b: m.einsum("ij,jk->ik", [a, b]),
          lambda a, b: a @ b, gen.randn(2, 3), gen.randn(3, 2)))
 
+# -- special functions --------------------------------------------------------------------------
+
+_math_erf = np.vectorize(math.erf, otypes=[np.float64])
+_special = Inputs(seed=7)  # its own stream: rows above and below keep their inputs
+# Every interval of the kernel: the centre |x| <= 1, the tails up to 6, and the saturation.
+_ERF_INPUTS = np.concatenate([_special.uniform(-1.0, 1.0, 6), _special.uniform(1.0, 3.0, 3),
+                              -_special.uniform(1.0, 3.0, 3), _special.uniform(3.0, 6.0, 3),
+                              -_special.uniform(3.0, 6.0, 3), [7.5, -9.0, 0.0]])
+add(
+    case("erf", lambda m, x: x.erf(), _math_erf, _ERF_INPUTS),
+    case("fg.erf", lambda m, x: m.erf(x), _math_erf, _special.randn(2, 3)),
+    case("erf-scalar", lambda m, x: x.erf(), _math_erf, _special.randn()),
+    case("erf-2x0x3", lambda m, x: x.erf(), _math_erf, _special.randn(2, 0, 3)),
+    case("erf-float32", lambda m, x: x.erf(), lambda x: _math_erf(x).astype(np.float32),
+         _special.randn(4, 3).astype(np.float32), rtol=1e-4, atol=1e-5),
+)
+
+# -- convolution, pooling, resampling -----------------------------------------------------------
+# References loop over output pixels (a direct definition, independent of im2col).
+
+_nn = Inputs(seed=11)  # its own stream: rows above and below keep their inputs
+
+
+def np_conv2d(x, w, b=None, stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1),
+              groups=1):
+    x = np.pad(x, ((0, 0), (0, 0), *padding))
+    out_channels, per_group, kh, kw = w.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    oh = (x.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    ow = (x.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((x.shape[0], out_channels, oh, ow), dtype=x.dtype)
+    og = out_channels // groups
+    for i in range(oh):
+        for j in range(ow):
+            top, left = i * sh, j * sw
+            patch = x[:, :, top:top + dh * (kh - 1) + 1:dh, left:left + dw * (kw - 1) + 1:dw]
+            for g in range(groups):
+                out[:, g * og:(g + 1) * og, i, j] = np.einsum(
+                    "nckl,ockl->no", patch[:, g * per_group:(g + 1) * per_group],
+                    w[g * og:(g + 1) * og])
+    return out if b is None else out + b[:, None, None]
+
+
+def np_conv_transpose2d(x, w, stride=(1, 1), padding=(0, 0), output_padding=(0, 0),
+                        dilation=(1, 1), groups=1):
+    """Each input pixel adds ``pixel * kernel`` to the output (the adjoint of conv2d)."""
+    n, c, h, wd = x.shape
+    _, per_group, kh, kw = w.shape
+    size = [(s - 1) * st - 2 * p + d * (k - 1) + o + 1 for s, st, p, d, k, o in
+            zip((h, wd), stride, padding, dilation, (kh, kw), output_padding, strict=True)]
+    out = np.zeros((n, per_group * groups, size[0] + 2 * padding[0] + kh * dilation[0],
+                    size[1] + 2 * padding[1] + kw * dilation[1]), dtype=x.dtype)
+    ic = c // groups
+    for i in range(h):
+        for j in range(wd):
+            for a in range(kh):
+                for b in range(kw):
+                    r, q = i * stride[0] + a * dilation[0], j * stride[1] + b * dilation[1]
+                    for g in range(groups):
+                        out[:, g * per_group:(g + 1) * per_group, r, q] += (
+                            x[:, g * ic:(g + 1) * ic, i, j] @ w[g * ic:(g + 1) * ic, :, a, b])
+    return out[:, :, padding[0]:padding[0] + size[0], padding[1]:padding[1] + size[1]]
+
+
+def np_pool2d(x, kernel, stride, padding=(0, 0), dilation=(1, 1), ceil_mode=False,
+              kind="max", count_include_pad=True, divisor_override=None):
+    """Max (value and flat index of the first maximum) or average pooling, as PyTorch."""
+    n, c, h, w = x.shape
+    sizes = []
+    for size, k, s, p, d in zip((h, w), kernel, stride, padding, dilation, strict=True):
+        span = size + 2 * p - d * (k - 1) - 1
+        out = (span + (s - 1 if ceil_mode else 0)) // s + 1
+        sizes.append(out - 1 if ceil_mode and (out - 1) * s >= size + p else out)
+    values = np.zeros((n, c, *sizes), dtype=x.dtype)
+    indices = np.zeros((n, c, *sizes), dtype=np.int64)
+    for i in range(sizes[0]):
+        for j in range(sizes[1]):
+            top, left = i * stride[0] - padding[0], j * stride[1] - padding[1]
+            rows = [top + a * dilation[0] for a in range(kernel[0])]
+            cols = [left + b * dilation[1] for b in range(kernel[1])]
+            inside = [(r, q) for r in rows for q in cols if 0 <= r < h and 0 <= q < w]
+            patch = np.stack([x[:, :, r, q] for r, q in inside], -1)
+            if kind == "max":
+                first = patch.argmax(-1)
+                values[:, :, i, j] = patch.max(-1)
+                flat = np.array([r * w + q for r, q in inside])
+                indices[:, :, i, j] = flat[first]
+                continue
+            if divisor_override:
+                divisor = divisor_override
+            elif count_include_pad:
+                divisor = ((min(top + kernel[0], h + padding[0]) - top)
+                           * (min(left + kernel[1], w + padding[1]) - left))
+            else:
+                divisor = len(inside)
+            values[:, :, i, j] = patch.sum(-1) / divisor
+    return (values, indices) if kind == "max" else values
+
+
+def np_adaptive_avg2d(x, size):
+    h, w = x.shape[-2:]
+    out = np.zeros((*x.shape[:-2], *size), dtype=x.dtype)
+    for i in range(size[0]):
+        for j in range(size[1]):
+            r0, r1 = i * h // size[0], -(-(i + 1) * h // size[0])
+            c0, c1 = j * w // size[1], -(-(j + 1) * w // size[1])
+            out[..., i, j] = x[..., r0:r1, c0:c1].mean((-2, -1))
+    return out
+
+
+def np_resample_axis(x, axis, out, mode, align_corners=False, scale=None):
+    """Resample one axis by PyTorch's source-position rules, pixel by pixel."""
+    size = x.shape[axis]
+    real = x.dtype.type
+    taken = []
+    for o in range(out):
+        if mode == "nearest":
+            ratio = np.float32(1 / scale if scale else size / out)
+            taken.append(np.take(x, min(int(np.floor(np.float32(o) * ratio)), size - 1), axis))
+            continue
+        if align_corners:
+            src = real(o) * real((size - 1) / (out - 1) if out > 1 else 0)
+        else:
+            ratio = real(1 / scale if scale else size / out)
+            src = max(ratio * (real(o) + real(0.5)) - real(0.5), real(0))
+        low = int(src)
+        high = min(low + 1, size - 1)
+        weight = src - real(low)
+        taken.append((real(1) - weight) * np.take(x, low, axis) + weight * np.take(x, high, axis))
+    return np.stack(taken, axis)
+
+
+def _without_warnings(fn):
+    """``fn`` with warnings silenced (PyTorch warns that it copies for asymmetric padding)."""
+
+    def quiet(m, *xs):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(m, *xs)
+
+    return quiet
+
+
+def _functional(name: str, **kwargs):
+    """``fn(lib, x, ...)`` calling ``lib.nn.functional.<name>`` with ``kwargs``."""
+    return lambda m, *xs: getattr(m.nn.functional, name)(*xs, **kwargs)
+
+
+_x2355 = _nn.randn(2, 3, 5, 5)
+_x2476 = _nn.randn(2, 4, 7, 6)
+add(
+    case("conv2d-pad1-bias", _functional("conv2d", padding=1),
+         lambda x, w, b: np_conv2d(x, w, b, padding=((1, 1), (1, 1))), _x2355,
+         _nn.randn(4, 3, 3, 3), _nn.randn(4)),
+    case("conv2d-stride-dilation-groups", _functional("conv2d", stride=(2, 1), padding=(1, 0),
+                                                      dilation=(1, 2), groups=2),
+         lambda x, w: np_conv2d(x, w, None, (2, 1), ((1, 1), (0, 0)), (1, 2), 2), _x2476,
+         _nn.randn(6, 2, 3, 2)),
+    case("conv2d-same-even-kernel", _functional("conv2d", padding="same"),
+         lambda x, w: np_conv2d(x, w, padding=((0, 1), (1, 1))), _nn.randn(1, 2, 5, 4),
+         _nn.randn(3, 2, 2, 3), torch_fn=_without_warnings(_functional("conv2d",
+                                                                       padding="same"))),
+    case("conv2d-valid-1x1", _functional("conv2d", padding="valid"),
+         lambda x, w, b: np_conv2d(x, w, b), _x2355, _nn.randn(5, 3, 1, 1), _nn.randn(5)),
+    # More output channels than output pixels: the weight gradient's other matmul layout.
+    case("conv2d-many-channels", _functional("conv2d", stride=2),
+         lambda x, w: np_conv2d(x, w, stride=(2, 2)), _x2355, _nn.randn(12, 3, 2, 2)),
+    case("conv2d-unbatched", _functional("conv2d", padding=(0, 1)),
+         lambda x, w: np_conv2d(x[None], w, padding=((0, 0), (1, 1)))[0], _x2355[0],
+         _nn.randn(2, 3, 2, 2)),
+    case("conv2d-float32", _functional("conv2d", padding=1),
+         lambda x, w, b: np_conv2d(x, w, b, padding=((1, 1), (1, 1))),
+         _x2355.astype(np.float32), _nn.randn(4, 3, 3, 3).astype(np.float32),
+         _nn.randn(4).astype(np.float32), rtol=1e-4, atol=1e-5),
+    case("conv1d", _functional("conv1d", stride=2, padding=1, dilation=2),
+         lambda x, w, b: np_conv2d(x[:, :, None], w[:, :, None], b, (1, 2),
+                                   ((0, 0), (1, 1)), (1, 2))[:, :, 0],
+         _nn.randn(2, 3, 9), _nn.randn(4, 3, 3), _nn.randn(4)),
+    case("conv_transpose2d", _functional("conv_transpose2d", stride=(2, 3), padding=(1, 0),
+                                         output_padding=(1, 2), groups=2, dilation=(1, 2)),
+         lambda x, w, b: np_conv_transpose2d(x, w, (2, 3), (1, 0), (1, 2), (1, 2), 2)
+         + b[:, None, None], _nn.randn(2, 4, 3, 3), _nn.randn(4, 3, 3, 2), _nn.randn(6)),
+    # output_padding >= stride (allowed below the dilation): rows that no input pixel reaches.
+    case("conv_transpose2d-wide-output-padding",
+         _functional("conv_transpose2d", output_padding=1, dilation=2),
+         lambda x, w: np_conv_transpose2d(x, w, output_padding=(1, 1), dilation=(2, 2)),
+         _nn.randn(1, 2, 3, 3), _nn.randn(2, 2, 2, 2)),
+    case("conv_transpose1d", _functional("conv_transpose1d", stride=2, padding=1),
+         lambda x, w: np_conv_transpose2d(x[:, :, None], w[:, :, None], (1, 2), (0, 1))[:, :, 0],
+         _nn.randn(2, 4, 5), _nn.randn(4, 2, 3)),
+)
+
+_d2366 = _nn.distinct(2, 3, 6, 6)
+add(
+    case("max_pool2d-2", _functional("max_pool2d", kernel_size=2),
+         lambda x: np_pool2d(x, (2, 2), (2, 2))[0], _d2366),
+    case("max_pool2d-3-2-1-ceil", _functional("max_pool2d", kernel_size=3, stride=2, padding=1,
+                                              ceil_mode=True),
+         lambda x: np_pool2d(x, (3, 3), (2, 2), (1, 1), ceil_mode=True)[0],
+         _nn.distinct(1, 2, 8, 7)),
+    case("max_pool2d-dilation-indices",
+         _functional("max_pool2d", kernel_size=(2, 3), stride=(1, 2), padding=(1, 1),
+                     dilation=(2, 1), return_indices=True),
+         lambda x: np_pool2d(x, (2, 3), (1, 2), (1, 1), (2, 1)), _nn.distinct(1, 2, 7, 9)),
+    # A window wider than the row: offsets do not grow with the kernel position.
+    case("max_pool2d-wide-window", _functional("max_pool2d", kernel_size=(2, 3), stride=1,
+                                               padding=(0, 1), dilation=(1, 2)),
+         lambda x: np_pool2d(x, (2, 3), (1, 1), (0, 1), (1, 2))[0], _nn.distinct(1, 2, 5, 4)),
+    case("max_pool2d-float32", _functional("max_pool2d", kernel_size=2),
+         lambda x: np_pool2d(x, (2, 2), (2, 2))[0], _d2366.astype(np.float32)),
+    # Ties: the first maximum in the window takes the gradient (as PyTorch).
+    case("max_pool2d-ties", _functional("max_pool2d", kernel_size=2, stride=1),
+         lambda x: np_pool2d(x, (2, 2), (1, 1))[0], np.array([[[[1.0, 1.0, 0.0],
+                                                                [1.0, 1.0, 2.0]]]]), fd=False),
+    case("max_pool1d-indices", _functional("max_pool1d", kernel_size=3, stride=2, padding=1,
+                                           return_indices=True),
+         lambda x: tuple(a[:, :, 0] for a in np_pool2d(x[:, :, None], (1, 3), (1, 2), (0, 1))),
+         _nn.distinct(2, 3, 8)),
+    case("avg_pool2d-2", _functional("avg_pool2d", kernel_size=2),
+         lambda x: np_pool2d(x, (2, 2), (2, 2), kind="avg"), _x2476),
+    case("avg_pool2d-3-2-1-ceil", _functional("avg_pool2d", kernel_size=3, stride=2, padding=1,
+                                              ceil_mode=True),
+         lambda x: np_pool2d(x, (3, 3), (2, 2), (1, 1), ceil_mode=True, kind="avg"), _x2476),
+    case("avg_pool2d-exclude-pad", _functional("avg_pool2d", kernel_size=3, stride=2, padding=1,
+                                               ceil_mode=True, count_include_pad=False),
+         lambda x: np_pool2d(x, (3, 3), (2, 2), (1, 1), ceil_mode=True, kind="avg",
+                             count_include_pad=False), _x2476),
+    case("avg_pool2d-divisor", _functional("avg_pool2d", kernel_size=(2, 3),
+                                           divisor_override=4),
+         lambda x: np_pool2d(x, (2, 3), (2, 3), kind="avg", divisor_override=4), _x2476),
+    case("avg_pool1d", _functional("avg_pool1d", kernel_size=4, stride=3, padding=2,
+                                   ceil_mode=True),
+         lambda x: np_pool2d(x[:, :, None], (1, 4), (1, 3), (0, 2), ceil_mode=True,
+                             kind="avg")[:, :, 0], _nn.randn(2, 3, 9)),
+    case("adaptive_avg_pool2d-1x1", _functional("adaptive_avg_pool2d", output_size=1),
+         lambda x: np_adaptive_avg2d(x, (1, 1)), _x2476),
+    case("adaptive_avg_pool2d-tiled", _functional("adaptive_avg_pool2d", output_size=(7, 3)),
+         lambda x: np_adaptive_avg2d(x, (7, 3)), _x2476),
+    case("adaptive_avg_pool2d-uneven", _functional("adaptive_avg_pool2d",
+                                                   output_size=(4, None)),
+         lambda x: np_adaptive_avg2d(x, (4, 6)), _x2476),
+    case("adaptive_avg_pool1d", _functional("adaptive_avg_pool1d", output_size=4),
+         lambda x: np_adaptive_avg2d(x[:, :, None], (1, 4))[:, :, 0], _nn.randn(2, 3, 9)),
+)
+
+_x2354 = _nn.randn(2, 3, 5, 4)
+add(
+    case("interpolate-nearest-2x", _functional("interpolate", scale_factor=2),
+         lambda x: np_resample_axis(np_resample_axis(x, 2, 10, "nearest", scale=2), 3, 8,
+                                    "nearest", scale=2), _x2354),
+    case("interpolate-nearest-size", _functional("interpolate", size=(7, 3)),
+         lambda x: np_resample_axis(np_resample_axis(x, 2, 7, "nearest"), 3, 3, "nearest"),
+         _x2354),
+    case("interpolate-bilinear", _functional("interpolate", scale_factor=(1.5, 0.7),
+                                             mode="bilinear"),
+         lambda x: np_resample_axis(np_resample_axis(x, 2, 7, "linear", scale=1.5), 3, 2,
+                                    "linear", scale=0.7), _x2354),
+    case("interpolate-bilinear-align", _functional("interpolate", size=(8, 6), mode="bilinear",
+                                                   align_corners=True),
+         lambda x: np_resample_axis(np_resample_axis(x, 2, 8, "linear", True), 3, 6, "linear",
+                                    True), _x2354),
+    case("interpolate-linear", _functional("interpolate", size=7, mode="linear"),
+         lambda x: np_resample_axis(x, 2, 7, "linear"), _nn.randn(2, 3, 4)),
+    case("interpolate-trilinear", _functional("interpolate", size=(3, 2, 5), mode="trilinear"),
+         lambda x: np_resample_axis(np_resample_axis(np_resample_axis(
+             x, 2, 3, "linear"), 3, 2, "linear"), 4, 5, "linear"), _nn.randn(1, 2, 2, 3, 4)),
+    case("interpolate-bilinear-float32", _functional("interpolate", scale_factor=1.3,
+                                                     mode="bilinear"),
+         lambda x: np_resample_axis(np_resample_axis(x, 2, 6, "linear", scale=1.3), 3, 5,
+                                    "linear", scale=1.3), _x2354.astype(np.float32)),
+)
+
+# -- log_softmax (a fused primitive) and softmax ------------------------------------------------
+
+_softmax_inputs = Inputs(seed=11)
+
+
+def np_log_softmax(x, axis):
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+for _dim in (0, 1, -1):
+    add(case(f"log_softmax-dim{_dim}", lambda m, x, d=_dim: m.log_softmax(x, d),
+             lambda x, d=_dim: np_log_softmax(x, d), _softmax_inputs.randn(3, 4)),
+        case(f"softmax-dim{_dim}", lambda m, x, d=_dim: m.softmax(x, d),
+             lambda x, d=_dim: np.exp(np_log_softmax(x, d)), _softmax_inputs.randn(3, 4)))
+add(case("log_softmax-3d-large", lambda m, x: x.log_softmax(1),
+         lambda x: np_log_softmax(x, 1), _softmax_inputs.randn(2, 3, 2) * 30 + 500),
+    case("log_softmax-one-class", lambda m, x: x.log_softmax(-1),
+         lambda x: np_log_softmax(x, -1), _softmax_inputs.randn(4, 1)))
+
 # -- second order -------------------------------------------------------------------------------
 
 SECOND_ORDER = [
     case("2nd-tanh", lambda m, x: x.tanh(), np.tanh, gen.randn(2, 3)),
     case("2nd-sigmoid", lambda m, x: x.sigmoid(), expit, gen.randn(2, 3)),
     case("2nd-exp", lambda m, x: x.exp(), np.exp, gen.randn(3)),
+    case("2nd-log_softmax", lambda m, x: x.log_softmax(-1), lambda x: np_log_softmax(x, -1),
+         _softmax_inputs.randn(2, 3)),
     case("2nd-log", lambda m, x: x.log(), np.log, gen.positive(3)),
     case("2nd-sin", lambda m, x: x.sin(), np.sin, gen.randn(3)),
     case("2nd-cos", lambda m, x: x.cos(), np.cos, gen.randn(3)),
@@ -892,6 +1189,17 @@ SECOND_ORDER = [
          gen.distinct(2, 3)),
     case("2nd-where", lambda m, c, a: m.where(c, a * a, a.exp()),
          lambda c, a: np.where(c, a * a, np.exp(a)), gen.bools(4), gen.randn(4)),
+    case("2nd-erf", lambda m, x: x.erf(), _math_erf, _special.randn(2, 3)),
+    case("2nd-conv2d", lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, padding=1).tanh(),
+         lambda x, w, b: np.tanh(np_conv2d(x, w, b, padding=((1, 1), (1, 1)))),
+         _nn.randn(1, 2, 4, 4), _nn.randn(3, 2, 3, 3, scale=0.5), _nn.randn(3)),
+    case("2nd-conv2d-no-bias", lambda m, x, w: m.nn.functional.conv2d(x, w, stride=2).tanh(),
+         lambda x, w: np.tanh(np_conv2d(x, w, stride=(2, 2))), _nn.randn(1, 2, 5, 5),
+         _nn.randn(3, 2, 2, 2, scale=0.5)),
+    case("2nd-max_pool2d", lambda m, x: m.nn.functional.max_pool2d(x, 2) ** 2,
+         lambda x: np_pool2d(x, (2, 2), (2, 2))[0] ** 2, _nn.distinct(1, 2, 4, 4)),
+    case("2nd-avg_pool2d", lambda m, x: m.nn.functional.avg_pool2d(x, 3, 2, 1) ** 2,
+         lambda x: np_pool2d(x, (3, 3), (2, 2), (1, 1), kind="avg") ** 2, _nn.randn(1, 2, 5, 5)),
 ]
 
 # -- the tests ----------------------------------------------------------------------------------
@@ -936,3 +1244,4 @@ def test_every_primitive_is_exercised() -> None:
     log.check()
     problems = coverage_problems(log, PRIMITIVES, defined_primitives())
     assert not problems, "\n".join(problems)
+
