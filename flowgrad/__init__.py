@@ -8,7 +8,7 @@
 tensor([2., 4., 6.])
 """
 
-from flowgrad import autograd, data, errors, functions, nn, ops, optim
+from flowgrad import autograd, data, errors, functions, memory, nn, ops, optim
 from flowgrad.autograd import (
     detect_anomaly,
     enable_grad,

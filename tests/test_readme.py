@@ -10,14 +10,16 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def test_readme_python_blocks_run():
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
-    assert blocks, "the README should show a Python example"
+    assert len(blocks) == 2, "the README shows the autograd and the training examples"
+    spaces = []
     for block in blocks:
         namespace: dict = {}
-        output = io.StringIO()
-        with contextlib.redirect_stdout(output):
+        with contextlib.redirect_stdout(io.StringIO()):
             exec(compile(block, str(README), "exec"), namespace)
-        loss = namespace["loss"].item()
-        weights = namespace["w"].flatten().tolist()
-        assert loss < 0.02
-        for got, want in zip(weights, [2.0, -1.0, 0.5], strict=True):
-            assert abs(got - want) < 0.05
+        spaces.append(namespace)
+    autograd_example, training_example = spaces
+    assert autograd_example["loss"].item() < 0.02
+    weights = autograd_example["w"].flatten().tolist()
+    for got, want in zip(weights, [2.0, -1.0, 0.5], strict=True):
+        assert abs(got - want) < 0.05
+    assert training_example["optimizer"].state  # the loop ran and Adam took steps
