@@ -30,15 +30,35 @@ def cast(t: Tensor, dtype: DType) -> Tensor:
     return E.cast.bind(t, dtype=np_dtype, source=t._data.dtype)
 
 
+_CONSTANTS: dict[tuple, Tensor] = {}  # read-only 0-d constants, by (type, value, dtype)
+
+
 def scalar_operand(value, like: Tensor) -> Tensor | None:
-    """A Python scalar as a constant of ``like``'s dtype, when promotion keeps that dtype."""
+    """A Python scalar as a constant of ``like``'s dtype, when promotion keeps that dtype.
+
+    Constants are memoised: making a NumPy scalar costs more than the arithmetic on a small
+    tensor, and optimizers and losses use the same few numbers on every step. The arrays are
+    read-only, so a shared constant cannot change.
+    """
     category = _PY_CATEGORY.get(type(value))
-    if category is not None and category <= _CATEGORY[like._data.dtype]:
+    dtype = like._data.dtype
+    if category is None or category > _CATEGORY[dtype]:
+        return None
+    key = (type(value), value, dtype)
+    constant = _CONSTANTS.get(key)
+    if constant is None:
         try:
-            return Tensor._wrap(like._data.dtype.type(value))
-        except OverflowError:  # e.g. -100 against uint8: take the wide path below
+            array = np.array(value, dtype=dtype)
+        except OverflowError:  # e.g. -100 against uint8: take the wide path in operands()
             return None
-    return None
+        array.flags.writeable = False
+        constant = Tensor._wrap(array)
+        if value == 0 and category == 2:  # 0.0 == -0.0 as keys, but not as factors
+            return constant
+        if len(_CONSTANTS) >= 4096:
+            _CONSTANTS.clear()
+        _CONSTANTS[key] = constant
+    return constant
 
 
 def operands(a, b) -> tuple[Tensor, Tensor]:
