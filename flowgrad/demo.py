@@ -51,7 +51,8 @@ def _progress(iterable, description: str, total: int):
         from tqdm import tqdm
     except ImportError:
         return iterable
-    return tqdm(iterable, desc=description, total=total, leave=False, unit="batch")
+    # disable=None: no bar when the output is not a terminal (a log file, CI).
+    return tqdm(iterable, desc=description, total=total, leave=False, unit="batch", disable=None)
 
 
 def run(epochs: int = 12, batch_size: int = 32, seed: int = 0,
