@@ -162,12 +162,16 @@ def _store_leaf_grad(leaf, grad, create_graph: bool, handed_out: set[int]) -> No
     if leaf._hooks:
         grad = _run_hooks(leaf._hooks, grad)
     if not create_graph:
+        # The gradient gets the parameter's memory layout (as PyTorch's do): a transposed
+        # weight gradient would make every optimizer update a slow strided loop.
         data = grad._data
         if leaf.grad is not None:
-            data = leaf.grad._data + data
+            data = np.add(leaf.grad._data, data, out=np.empty_like(leaf._data))
         elif (not data.flags.writeable or not data.flags.owndata or id(data) in handed_out
-              or data.dtype != leaf._data.dtype):
-            data = np.array(data, dtype=leaf._data.dtype)
+              or data.dtype != leaf._data.dtype or data.strides != leaf._data.strides):
+            copy = np.empty_like(leaf._data)
+            np.copyto(copy, data, casting="same_kind")
+            data = copy
         handed_out.add(id(data))
         leaf.grad = Tensor._wrap(data)
     else:
