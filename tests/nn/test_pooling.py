@@ -166,3 +166,14 @@ def test_window_larger_than_the_input():
 def test_bad_arguments(call, text):
     with pytest.raises(ValueError, match=text):
         call()
+
+
+def test_max_pool_positions_are_the_same_computed_in_cache_sized_blocks(monkeypatch):
+    import flowgrad.ops.nn as kernels
+
+    x = np.random.default_rng(3).standard_normal((5, 3, 9, 7)).astype(np.float32)
+    geometry = dict(kernel=(3, 2), stride=(2, 1), padding=(1, 1), dilation=(1, 1),
+                    ceil_mode=True)
+    whole = kernels._max_pool2d_argmax_block(x, **geometry)
+    monkeypatch.setattr(kernels, "_CACHE_BLOCK_BYTES", 2 * x[:1].nbytes)  # blocks of 2 samples
+    np.testing.assert_array_equal(kernels._max_pool2d_argmax_kernel(x, **geometry), whole)
