@@ -36,8 +36,12 @@ class Tensor:
         made = tensor([] if data is None else data,
                       dtype=dtype if dtype is not None else dtypes.get_default_dtype(),
                       requires_grad=requires_grad)
-        self._data = made._data
-        self._rg = made._rg
+        self._fill(made._data, made._rg)
+
+    def _fill(self, data, requires_grad: bool = False) -> None:
+        """Set every slot: ``data`` and no autograd history."""
+        self._data = data
+        self._rg = requires_grad
         self.grad = None
         self.grad_fn = None
         self._vc = None
@@ -45,7 +49,10 @@ class Tensor:
 
     @staticmethod
     def _wrap(data) -> Tensor:
-        """A tensor around an existing array (no copy, no checks): the fast path of ops."""
+        """A tensor around an existing array (no copy, no checks): the fast path of ops.
+
+        It sets the slots itself rather than calling :meth:`_fill`: this runs for every
+        operation, and the call would cost more than the assignments."""
         t = _new(Tensor)
         t._data = data
         t._rg = False
@@ -362,12 +369,7 @@ class Tensor:
         return {"data": self._data, "requires_grad": self._rg}
 
     def __setstate__(self, state) -> None:
-        self._data = state["data"]
-        self._rg = state["requires_grad"]
-        self.grad = None
-        self.grad_fn = None
-        self._vc = None
-        self._hooks = None
+        self._fill(state["data"], state["requires_grad"])
 
     def __deepcopy__(self, memo) -> Tensor:
         if self.grad_fn is not None:
@@ -548,12 +550,7 @@ class Parameter(Tensor):
 
             data = tensor(data)._data
         param = _new(cls)
-        param._data = data
-        param._rg = False
-        param.grad = None
-        param.grad_fn = None
-        param._vc = None
-        param._hooks = None
+        param._fill(data)
         param.requires_grad_(requires_grad)
         return param
 
