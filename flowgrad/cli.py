@@ -17,7 +17,9 @@ def info() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="flowgrad", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="flowgrad", description="flowgrad: eager autograd and dataflow graphs on NumPy."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser(
         "demo", help="train a small CNN on the bundled handwritten digits"
