@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import inspect
 import os
-import sys
 import warnings
 
 import numpy as np
 import pytest
 
-import flowgrad as fg
-from flowgrad.errors import DTypeError, ShapeError
-
-# The one op-test helper of tests/ops checks every row: forward, gradients, shape rules, torch.
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "ops"))
+# The one op-test helper of tests/ops (on pytest's pythonpath, see pyproject.toml) checks
+# every row: forward, gradients, shape rules, torch.
 from optest import (
     Case,
     Inputs,
@@ -26,6 +22,9 @@ from optest import (
     check_second_order,
     recording_binds,
 )
+
+import flowgrad as fg
+from flowgrad.errors import DTypeError, ShapeError
 
 F = fg.nn.functional
 FILE = os.path.basename(__file__)
