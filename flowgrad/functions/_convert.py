@@ -13,7 +13,7 @@ _PY_CATEGORY = {bool: 0, int: 1, float: 2}
 _CATEGORY = {d.np: d.category for d in dtypes.ALL_DTYPES}
 
 
-def as_tensor_like(value, like: Tensor | None = None) -> Tensor:
+def as_tensor_like(value) -> Tensor:
     """``value`` as a tensor; Python scalars and arrays become constants."""
     if isinstance(value, Tensor):
         return value

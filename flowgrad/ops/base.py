@@ -117,9 +117,4 @@ def _version_box(t) -> list:
     return box
 
 
-def shaped(shape) -> tuple:
-    """A shape as a tuple of ints (None for unknown dimensions in graph mode)."""
-    return tuple(None if d is None else int(d) for d in shape)
-
-
 from flowgrad.tensor import Tensor  # noqa: E402  (tensor.py imports this package at its end)
