@@ -15,7 +15,18 @@ import numpy as np
 from flowgrad.autograd.mode import STATE
 from flowgrad.errors import DTypeError, ShapeError, at_user_site
 from flowgrad.functions._convert import as_tensor_like
-from flowgrad.functions.elementwise import add, clamp, div, mul, pow, sub
+from flowgrad.functions.elementwise import (
+    add,
+    addcdiv,
+    addcmul,
+    clamp,
+    div,
+    lerp,
+    mul,
+    pow,
+    sqrt,
+    sub,
+)
 from flowgrad.functions.shaping import expand
 from flowgrad.tensor import Tensor
 
@@ -115,6 +126,48 @@ def mul_(self, other) -> Tensor:
 def div_(self, other) -> Tensor:
     return _update(self, "/", np.true_divide, div, other)
 
+def _combine_into(self: Tensor, op: str, recorded, combine, a, b, scale) -> Tensor:
+    """``self += scale * combine(a, b)``, the shape of ``lerp_``/``addcmul_``/``addcdiv_``:
+    unrecorded, one temporary and three passes over memory; recorded (or on any error, which
+    ``_inplace`` then explains), through ``recorded(self)``."""
+    tensors = (a, b, scale)
+    if STATE.grad_enabled and (self._rg or any(isinstance(t, Tensor) and t._rg
+                                               for t in tensors)):
+        return _inplace(self, op, lambda s, _: recorded(s), None)
+    a_data, b_data, scale_data = (t._data if isinstance(t, Tensor) else t for t in tensors)
+    try:
+        update = np.asarray(combine(a_data, b_data))  # a fresh array (or 0-d) we may reuse
+        if not (type(scale_data) in (int, float) and scale_data == 1):
+            np.multiply(update, scale_data, out=update, casting="same_kind")
+        np.add(self._data, update, out=self._data, casting="same_kind")
+    except (TypeError, ValueError):
+        return _inplace(self, op, lambda s, _: recorded(s), None)
+    self._bump_version()
+    return self
+
+def lerp_(self, end, weight) -> Tensor:
+    """``self += weight * (end - self)`` in place (an optimizer's running average)."""
+    return _combine_into(self, "lerp", lambda s: lerp(s, end, weight), np.subtract, end,
+                         self, weight)
+
+def addcmul_(self, tensor1, tensor2, *, value=1) -> Tensor:
+    """``self += value * tensor1 * tensor2`` in place."""
+    return _combine_into(self, "addcmul", lambda s: addcmul(s, tensor1, tensor2, value=value),
+                         np.multiply, tensor1, tensor2, value)
+
+def addcdiv_(self, tensor1, tensor2, *, value=1) -> Tensor:
+    """``self += value * tensor1 / tensor2`` in place."""
+    return _combine_into(self, "addcdiv", lambda s: addcdiv(s, tensor1, tensor2, value=value),
+                         np.true_divide, tensor1, tensor2, value)
+
+def sqrt_(self) -> Tensor:
+    """Square root in place."""
+    if (STATE.grad_enabled and self._rg) or not np.issubdtype(self._data.dtype, np.floating):
+        return _inplace(self, "sqrt", lambda s, _: sqrt(s), None)
+    np.sqrt(self._data, out=self._data)
+    self._bump_version()
+    return self
+
 def pow_(self, exponent) -> Tensor:
     return _inplace(self, "**", pow, exponent)
 
@@ -167,6 +220,10 @@ METHODS = {
     "mul_": mul_,
     "div_": div_,
     "pow_": pow_,
+    "sqrt_": sqrt_,
+    "lerp_": lerp_,
+    "addcmul_": addcmul_,
+    "addcdiv_": addcdiv_,
     "clamp_": clamp_,
     "copy_": copy_,
     "zero_": zero_,

@@ -262,3 +262,13 @@ def _where_operands(a, b) -> tuple[Tensor, Tensor]:
 def lerp(input, end, weight) -> Tensor:
     """``input + weight * (end - input)``."""
     return add(input, mul(weight, sub(end, input)))
+
+
+def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:
+    """``input + value * tensor1 * tensor2`` (an optimizer's running average of squares)."""
+    return add(input, mul(mul(tensor1, tensor2), value))
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:
+    """``input + value * tensor1 / tensor2`` (an adaptive optimizer's parameter update)."""
+    return add(input, mul(div(tensor1, tensor2), value))

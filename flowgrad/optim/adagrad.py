@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowgrad import functions as F
-from flowgrad.optim.optimizer import Optimizer, ParamsT, step_counter
+from flowgrad.optim.optimizer import Optimizer, ParamsT, advance, step_counter
 from flowgrad.tensor import Tensor
 
 
@@ -39,13 +39,11 @@ class Adagrad(Optimizer):
     def update(self, param: Tensor, grad: Tensor, state: dict[str, Any],
                group: dict[str, Any]) -> None:
         lr, lr_decay, weight_decay = group["lr"], group["lr_decay"], group["weight_decay"]
-        step = state["step"].add_(1)
+        step = advance(state["step"])
         if weight_decay != 0:
             grad = grad.add(param, alpha=weight_decay)
-        # The decayed rate comes from the step count by tensor operations, so that a traced
-        # step keeps counting (without decay it is just -lr).
-        neg_clr = -lr if lr_decay == 0 else F.cast(-lr / ((step - 1) * lr_decay + 1), param.dtype)
+        clr = lr / ((step - 1) * lr_decay + 1)
         state_sum = state["sum"]
-        state_sum.add_(grad * grad)
-        std = F.sqrt(state_sum).add_(group["eps"])
-        param.add_(grad.mul(neg_clr).div_(std))
+        state_sum.addcmul_(grad, grad)
+        std = state_sum.sqrt().add_(group["eps"])
+        param.addcdiv_(grad, std, value=-clr)

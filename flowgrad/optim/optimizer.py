@@ -36,6 +36,19 @@ def step_counter() -> Tensor:
     return Tensor._wrap(np.zeros((), dtype=np.float64))
 
 
+def advance(counter: Tensor) -> float | Tensor:
+    """Count one more step and return the count for an update rule's scalar arithmetic.
+
+    For a concrete counter that is a Python float, so bias corrections and decayed rates cost
+    no tensor operations (as PyTorch's CPU optimizers compute them); a symbolic counter is
+    returned as it is, so a traced step keeps counting. Rules write their scalar arithmetic so
+    that it works with either.
+    """
+    counter.add_(1)
+    data = counter._data
+    return float(data) if isinstance(data, np.ndarray) else counter
+
+
 class Optimizer:
     """Base class of optimizers: holds ``param_groups`` and per-parameter ``state``.
 

@@ -47,17 +47,17 @@ class RMSprop(Optimizer):
         if weight_decay != 0:
             grad = grad.add(param, alpha=weight_decay)
         square_avg = state["square_avg"]
-        square_avg.mul_(alpha).add_(grad.mul(1 - alpha).mul_(grad))
+        square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
         if group["centered"]:
             grad_avg = state["grad_avg"]
-            grad_avg.mul_(alpha).add_(grad, alpha=1 - alpha)
-            avg = F.sqrt(grad_avg.mul(-1.0).mul_(grad_avg).add_(square_avg))
+            grad_avg.lerp_(grad, 1 - alpha)
+            avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
         else:
-            avg = F.sqrt(square_avg)
+            avg = square_avg.sqrt()
         avg.add_(group["eps"])
         if momentum > 0:
             buffer = state["momentum_buffer"]
-            buffer.mul_(momentum).add_(grad.div(avg))
+            buffer.mul_(momentum).addcdiv_(grad, avg)
             param.add_(buffer, alpha=-group["lr"])
         else:
-            param.add_(grad.mul(-group["lr"]).div_(avg))
+            param.addcdiv_(grad, avg, value=-group["lr"])

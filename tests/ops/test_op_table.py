@@ -790,6 +790,10 @@ add(
          grad=False),
     case("lerp", lambda m, a, b: m.lerp(a, b, 0.3), lambda a, b: a + 0.3 * (b - a),
          gen.randn(2, 3), gen.randn(3)),
+    case("addcmul", lambda m, a, b, c: m.addcmul(a, b, c, value=0.5),
+         lambda a, b, c: a + 0.5 * b * c, gen.randn(2, 3), gen.randn(3), gen.randn(2, 1)),
+    case("addcdiv", lambda m, a, b, c: m.addcdiv(a, b, c, value=-2.0),
+         lambda a, b, c: a - 2.0 * b / c, gen.randn(2, 3), gen.randn(2, 3), gen.positive(3)),
 )
 
 # -- matmul and einsum --------------------------------------------------------------------------

@@ -263,3 +263,60 @@ def test_unrecorded_inplace_on_a_read_only_view_raises_and_changes_nothing():
     with pytest.raises(RuntimeError, match="read-only"):
         wide += 1
     assert base.tolist() == [1.0, 2.0] and base._version == 0
+
+
+# -- fused in-place updates (optimizers use them) -----------------------------------------------
+
+FUSED = [
+    ("lerp_", lambda t, a, b: t.lerp_(a, 0.25), lambda s, a, b: s + 0.25 * (a - s)),
+    ("addcmul_", lambda t, a, b: t.addcmul_(a, b, value=-0.5), lambda s, a, b: s - 0.5 * a * b),
+    ("addcdiv_", lambda t, a, b: t.addcdiv_(a, b, value=3.0), lambda s, a, b: s + 3.0 * a / b),
+    ("addcdiv_ default value", lambda t, a, b: t.addcdiv_(a, b), lambda s, a, b: s + a / b),
+    ("sqrt_", lambda t, a, b: t.sqrt_(), lambda s, a, b: np.sqrt(s)),
+]
+
+
+@pytest.mark.parametrize(("name", "method", "reference"), FUSED, ids=[f[0] for f in FUSED])
+def test_fused_update_matches_numpy_and_keeps_memory(name, method, reference):
+    rng = np.random.default_rng(1)
+    start = rng.uniform(0.5, 2.0, (2, 3)).astype(np.float32)
+    a, b = rng.uniform(0.5, 2.0, (3,)), rng.uniform(0.5, 2.0, (2, 1))
+    t = fg.tensor(start)
+    memory, version = t._data, t._version
+    assert method(t, fg.tensor(a), fg.tensor(b)) is t
+    assert t._data is memory and t.dtype == fg.float32 and t._version == version + 1
+    np.testing.assert_allclose(t.numpy(), reference(start, a, b), rtol=1e-6)
+
+
+@pytest.mark.parametrize(("name", "method", "reference"), FUSED, ids=[f[0] for f in FUSED])
+def test_fused_update_is_recorded_for_autograd(name, method, reference):
+    x = fg.tensor([0.5, 1.0, 2.0], dtype=fg.float64, requires_grad=True)
+    a = fg.tensor([1.5, -1.0, 0.5], dtype=fg.float64, requires_grad=True)
+    b = fg.tensor([2.0, 0.75, 1.25], dtype=fg.float64)
+    y = x * 1.0
+    method(y, a, b).sum().backward()
+
+    x0, a0, b0 = (t.detach().numpy() for t in (x, a, b))
+
+    def total(xv, av):
+        return reference(xv, av, b0).sum()
+
+    for tensor, at in ((x, lambda v: total(v, a0)), (a, lambda v: total(x0, v))):
+        base, eps = tensor.detach().numpy(), 1e-6
+        numeric = [(at(base + eps * e) - at(base - eps * e)) / (2 * eps) for e in np.eye(3)]
+        grad = np.zeros(3) if tensor.grad is None else tensor.grad.numpy()  # sqrt_ ignores a
+        np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_fused_update_errors_change_nothing():
+    t = fg.tensor([1.0, 2.0, 3.0])
+    with pytest.raises(ShapeError, match=r"addcmul=.*\(2, 3\).*\(3,\)"):
+        t.addcmul_(fg.ones(2, 3), fg.ones(3))
+    ints = fg.tensor([1, 2, 3])
+    with pytest.raises(DTypeError, match=r"addcdiv=.*float32.*int64"):
+        ints.addcdiv_(fg.ones(3), fg.ones(3))
+    leaf = fg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="lerp=: a leaf tensor that requires grad"):
+        leaf.lerp_(fg.zeros(3), 0.5)
+    assert t.tolist() == [1.0, 2.0, 3.0] and ints.tolist() == [1, 2, 3]
+    assert leaf.tolist() == [1.0, 2.0, 3.0]
