@@ -8,7 +8,7 @@
 tensor([2., 4., 6.])
 """
 
-from flowgrad import autograd, data, errors, functions, memory, nn, ops, optim
+from flowgrad import autograd, data, errors, functions, graph, memory, nn, ops, optim
 from flowgrad.autograd import (
     detect_anomaly,
     enable_grad,
@@ -33,6 +33,22 @@ from flowgrad.dtypes import (
     uint8,
 )
 from flowgrad.functions import *  # noqa: F403
+from flowgrad.graph import (
+    Graph,
+    Session,
+    Variable,
+    constant,
+    get_default_graph,
+    get_default_session,
+    global_variables,
+    global_variables_initializer,
+    gradients,
+    group,
+    name_scope,
+    placeholder,
+    reset_default_graph,
+    trainable_variables,
+)
 from flowgrad.random import (
     Generator,
     default_generator,

@@ -134,7 +134,7 @@ def result_type(*operands) -> DType:
     for operand in operands:
         if hasattr(operand, "dtype") and hasattr(operand, "ndim"):
             dtype = as_dtype(operand.dtype)
-            tier = 0 if operand.ndim > 0 else 1
+            tier = 1 if operand.ndim == 0 else 0  # unknown rank (None): a dimensioned tensor
         else:
             dtype, tier = scalar_dtype(operand), 2
         current = tiers[tier]

@@ -41,13 +41,14 @@ def _inplace(self: Tensor, op: str, fn, other) -> Tensor:
             f"{op}=: the result type {result._data.dtype} can't be cast to the "
             f"tensor's type {self._data.dtype} in place"
         ))
-    if result._data.shape != self._data.shape:
+    if _shapes_differ(result._data.shape, self._data.shape):
         raise ShapeError(at_user_site(
             f"{op}=: the result has shape {result._data.shape}, which does not match the "
             f"tensor's shape {self._data.shape} (in-place operations cannot broadcast the "
             f"tensor itself)"
         ))
-    if not self._data.flags.writeable:
+    symbolic = type(self._data) is not np.ndarray
+    if not symbolic and not self._data.flags.writeable:
         raise RuntimeError(at_user_site(
             f"{op}=: this tensor is a read-only view (made by expand/broadcast); "
             f".clone() it before modifying it in place"
@@ -68,9 +69,27 @@ def _inplace(self: Tensor, op: str, fn, other) -> Tensor:
         _keep_saved_original(self, result.grad_fn)
         self.grad_fn = result.grad_fn
         self._rg = True
-    np.copyto(self._data, result._data, casting="same_kind")
+    if symbolic or type(result._data) is not np.ndarray:
+        from flowgrad.graph.variables import assign_inplace
+
+        assign_inplace(self, result)  # an assignment node, or a new name for the value
+    else:
+        np.copyto(self._data, result._data, casting="same_kind")
     self._bump_version()
     return self
+
+
+def _shapes_differ(a, b) -> bool:
+    """Whether two shapes surely differ (a ``None`` dimension or rank matches anything)."""
+    if a == b or a is None or b is None:
+        return False
+    return len(a) != len(b) or any(x is not None and y is not None and x != y
+                                   for x, y in zip(a, b, strict=True))
+
+
+def _concrete(*values) -> bool:
+    """Whether every tensor among ``values`` holds an array (not a graph node)."""
+    return all(type(v._data) is np.ndarray for v in values if isinstance(v, Tensor))
 
 def _keep_saved_original(self, node) -> None:
     """Give ``node`` a copy of this tensor where it saved it for backward: the in-place
@@ -78,7 +97,8 @@ def _keep_saved_original(self, node) -> None:
     saved = node.saved
     if saved is None or not any(saved[i] is self for i, _ in node.saved_versions):
         return
-    original = Tensor._wrap(self._data.copy())
+    data = self._data
+    original = Tensor._wrap(data.copy() if type(data) is np.ndarray else data)
     original._rg = self._rg
     original.grad_fn = self.grad_fn
     original._vc = [self._version]
@@ -89,7 +109,8 @@ def _update(self: Tensor, op: str, ufunc, fn, other, alpha=1) -> Tensor:
     optimizer's update under no_grad: no temporary, no copy); else through ``_inplace``,
     which records it and explains any error."""
     is_tensor = isinstance(other, Tensor)
-    if STATE.grad_enabled and (self._rg or (is_tensor and other._rg)):
+    if (STATE.grad_enabled and (self._rg or (is_tensor and other._rg))) or type(
+            self._data) is not np.ndarray or (is_tensor and type(other._data) is not np.ndarray):
         return _inplace(self, op, fn, other)
     operand = other._data if is_tensor else other
     if alpha != 1:
@@ -131,8 +152,8 @@ def _combine_into(self: Tensor, op: str, recorded, combine, a, b, scale) -> Tens
     unrecorded, one temporary and three passes over memory; recorded (or on any error, which
     ``_inplace`` then explains), through ``recorded(self)``."""
     tensors = (a, b, scale)
-    if STATE.grad_enabled and (self._rg or any(isinstance(t, Tensor) and t._rg
-                                               for t in tensors)):
+    if not _concrete(self, *tensors) or (STATE.grad_enabled and (
+            self._rg or any(isinstance(t, Tensor) and t._rg for t in tensors))):
         return _inplace(self, op, lambda s, _: recorded(s), None)
     a_data, b_data, scale_data = (t._data if isinstance(t, Tensor) else t for t in tensors)
     try:
@@ -162,7 +183,8 @@ def addcdiv_(self, tensor1, tensor2, *, value=1) -> Tensor:
 
 def sqrt_(self) -> Tensor:
     """Square root in place."""
-    if (STATE.grad_enabled and self._rg) or not np.issubdtype(self._data.dtype, np.floating):
+    if ((STATE.grad_enabled and self._rg) or type(self._data) is not np.ndarray
+            or not np.issubdtype(self._data.dtype, np.floating)):
         return _inplace(self, "sqrt", lambda s, _: sqrt(s), None)
     np.sqrt(self._data, out=self._data)
     self._bump_version()
@@ -188,6 +210,10 @@ def fill_(self, value) -> Tensor:
             "fill_: a tensor that requires grad cannot be filled in place while gradients "
             "are recorded; do it under fg.no_grad()"
         ))
+    if type(self._data) is not np.ndarray:
+        from flowgrad.graph.build import full_like_node
+
+        return _inplace(self, "fill", lambda s, _: full_like_node(s, value), None)
     self._data[...] = value
     self._bump_version()
     return self

@@ -224,6 +224,8 @@ class Tensor:
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The data as a NumPy array, sharing memory (a copy with ``force=True``)."""
+        if type(self._data) is not np.ndarray:
+            raise _symbolic_value_error(self, "numpy()")
         if self._rg and not force:
             raise RuntimeError(
                 "numpy(): can't call numpy() on a tensor that requires grad; use "
@@ -233,12 +235,16 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         data = self._data
+        if type(data) is not np.ndarray:
+            raise _symbolic_value_error(self, "converting to a NumPy array")
         if dtype is not None and data.dtype != dtype:
             return data.astype(dtype)
         return data.copy() if copy else data
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
+        if type(self._data) is not np.ndarray:
+            raise _symbolic_value_error(self, "item()")
         if self._data.size != 1:
             raise RuntimeError(
                 f"item(): a tensor with {self._data.size} elements (shape "
@@ -247,6 +253,8 @@ class Tensor:
         return self._data.item()
 
     def tolist(self):
+        if type(self._data) is not np.ndarray:
+            raise _symbolic_value_error(self, "tolist()")
         return self._data.tolist()
 
     def to(self, *args, dtype=None, **kwargs) -> Tensor:
@@ -327,6 +335,12 @@ class Tensor:
 
     # -- Python protocol ------------------------------------------------------------------
 
+    def eval(self, feed_dict=None, session=None):
+        """The value of this symbolic tensor, run in ``session`` (or the default session)."""
+        from flowgrad.graph.session import eval_tensor
+
+        return eval_tensor(self, feed_dict, session)
+
     def __len__(self) -> int:
         if not self._data.ndim:
             raise TypeError("len() of a 0-d tensor")
@@ -338,6 +352,8 @@ class Tensor:
         return (self[i] for i in range(self._data.shape[0]))
 
     def __bool__(self) -> bool:
+        if type(self._data) is not np.ndarray:
+            raise _symbolic_value_error(self, "bool() (an `if` or `while` on a tensor)")
         if self._data.size != 1:
             raise RuntimeError(
                 f"bool(): the truth value of a tensor with {self._data.size} elements is "
@@ -352,6 +368,8 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
+        if type(self._data) is not np.ndarray:
+            raise _symbolic_value_error(self, "using it as an index")
         if self._data.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self._data.item())
@@ -362,6 +380,12 @@ class Tensor:
     def __repr__(self) -> str:
         from flowgrad.format import tensor_repr
 
+        if type(self._data) is not np.ndarray:
+            from flowgrad.graph.ir import format_shape
+
+            node = self._data
+            return (f"<symbolic tensor {node.name!r} op={node.op} "
+                    f"shape={format_shape(node.shape)} dtype={self.dtype}>")
         return tensor_repr(self)
 
     def __getstate__(self) -> dict:
@@ -578,3 +602,18 @@ _add = _elementwise.add.bind
 _sub = _elementwise.sub.bind
 _mul = _elementwise.mul.bind
 _div = _elementwise.div.bind
+
+
+def _symbolic_value_error(tensor: Tensor, what: str) -> Exception:
+    """The error for asking a symbolic tensor for a value it does not have yet."""
+    from flowgrad.errors import TracingError, at_user_site
+
+    node = tensor._data
+    if node.op == "group":
+        return TracingError(at_user_site(f"{what}: {node.name!r} is an op, it has no value"))
+    return TracingError(at_user_site(
+        f"{what}: {node.name!r} is a symbolic tensor of a graph ({node.op}, shape "
+        f"{node.shape}); it has no value until the graph runs. Fetch it with "
+        f"Session.run / .eval(), and write conditions with fg.where (or fg.cond), or move "
+        f"the check out of the graph"
+    ))

@@ -226,6 +226,15 @@ def sum_to_shape(grad, shape: tuple):
     """Sum a broadcast gradient back to ``shape`` (the inverse of broadcasting)."""
     if grad.shape == shape:
         return grad
+    from flowgrad.ops.rules import DynamicShape, UnknownShape, is_dynamic
+
+    if is_dynamic(shape) or is_dynamic(grad._data.shape):  # a graph's run-time shapes
+        from flowgrad.ops.shape import sum_to
+        from flowgrad.tensor import Tensor
+
+        if isinstance(shape, DynamicShape | UnknownShape):
+            return sum_to.bind(grad, Tensor._wrap(shape.source), shape=None)
+        return sum_to.bind(grad, shape=tuple(shape))
     lead = grad.ndim - len(shape)
     stretched = tuple(
         lead + i for i, size in enumerate(shape) if size == 1 and grad.shape[lead + i] != 1

@@ -61,8 +61,10 @@ def _float_only(op: str, x: Tensor) -> None:
         ))
 
 
-def _count(x: Tensor, axes) -> int:
+def _count(x: Tensor, axes) -> int | Tensor:
     shape = x._data.shape
+    if shape is None or None in (shape if axes is None else [shape[a] for a in axes]):
+        return R.count.bind(x.detach(), axes=axes, dtype=x._data.dtype)  # known at run time
     if axes is None:
         return math.prod(shape)
     return math.prod(shape[a] for a in axes)

@@ -11,21 +11,34 @@ from flowgrad.errors import ShapeError, at_user_site
 from flowgrad.functions._convert import as_tensor_like, promote_all
 from flowgrad.ops import shape as S
 from flowgrad.ops.indexing import getitem
-from flowgrad.ops.rules import normalize_axis
+from flowgrad.ops.rules import DynamicShape, UnknownShape, normalize_axis
 from flowgrad.tensor import Tensor
 
 
-def sizes_from(args: tuple) -> tuple:
-    """``f(2, 3)`` and ``f((2, 3))`` both mean the shape ``(2, 3)``."""
-    if len(args) == 1 and isinstance(args[0], Sequence | np.ndarray):
-        return tuple(int(d) for d in args[0])
-    return tuple(int(d) for d in args)
+def sizes_from(args: tuple):
+    """``f(2, 3)`` and ``f((2, 3))`` both mean the shape ``(2, 3)``; a graph value's shape
+    known only at run time (:class:`~flowgrad.ops.rules.DynamicShape`) stays as it is, and
+    a single unknown (``None``) dimension means -1."""
+    if len(args) == 1 and isinstance(args[0], DynamicShape | UnknownShape):
+        return args[0]
+    dims = args[0] if len(args) == 1 and isinstance(args[0], Sequence | np.ndarray) else args
+    if sum(d is None for d in dims) == 1:
+        dims = [-1 if d is None else d for d in dims]
+    return tuple(int(d) for d in dims)
+
+
+def _like(shape) -> Tensor:
+    """The graph value a run-time shape belongs to, as an input to an operation."""
+    return Tensor._wrap(shape.source)
 
 
 def reshape(input, *shape) -> Tensor:
     """The same elements in a new shape (one dimension may be -1); a view when possible."""
     x = as_tensor_like(input)
-    target = S.infer_reshape("reshape", x._data.shape, sizes_from(shape))
+    target = sizes_from(shape)
+    if isinstance(target, DynamicShape | UnknownShape):
+        return S.reshape_to.bind(x, _like(target))
+    target = S.infer_reshape("reshape", x._data.shape, target)
     return S.reshape.bind(x, shape=target)
 
 
@@ -129,6 +142,8 @@ def expand(input, *sizes) -> Tensor:
     """Broadcast to a larger shape without copying; ``-1`` keeps a dimension's size."""
     x = as_tensor_like(input)
     target = sizes_from(sizes)
+    if isinstance(target, DynamicShape | UnknownShape):
+        return S.expand_to.bind(x, _like(target))
     shape = x._data.shape
     lead = len(target) - len(shape)
     resolved = tuple(

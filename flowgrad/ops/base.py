@@ -31,6 +31,9 @@ _ndarray = np.ndarray
 _new = object.__new__
 _data_of = operator.attrgetter("_data")
 
+#: Set by :mod:`flowgrad.graph`: builds a node when an input is symbolic (see ``bind``).
+bind_symbolic = None
+
 
 class Primitive:
     """An operation with a forward kernel, a shape/dtype rule and a gradient rule."""
@@ -61,6 +64,11 @@ class Primitive:
     def bind(self, *inputs, **attrs):
         """Apply the primitive to tensors: compute, and record for autograd when needed."""
         arrays = tuple(map(_data_of, inputs))
+        for array in arrays:
+            if type(array) is not _ndarray and bind_symbolic is not None:
+                result = bind_symbolic(self, inputs, attrs)  # a graph node: build, not run
+                if result is not None:
+                    return result
         try:
             out = self.forward(*arrays, **attrs)
         except Exception as exc:

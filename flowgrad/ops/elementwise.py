@@ -103,6 +103,11 @@ def _cast_vjp(ctx, g):
 
 cast = Primitive("cast", lambda x, dtype, source: x.astype(dtype), _cast_rule, _cast_vjp)
 
+# ``full_like(x)``: a value of x's (run-time) shape; what zeros_like/ones_like of a symbolic
+# tensor become, so a graph fed batches of any size makes them the right size.
+full_like = Primitive("full_like", lambda x, value, dtype: np.full_like(x, value, dtype=dtype),
+                      lambda x, value, dtype: (shape_of(x), np.dtype(dtype)))
+
 
 def _clip_vjp(ctx, g):
     (x,) = ctx.inputs

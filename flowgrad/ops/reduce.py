@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from flowgrad.errors import ShapeError, at_user_site
@@ -96,5 +98,15 @@ amin = Primitive("amin", _ufunc_reduce(np.minimum), _rule("amin", nonempty=True)
                  save_inputs=(0,), save_output=True)
 all_ = Primitive("all", _ufunc_reduce(np.logical_and), _rule("all", BOOL))
 any_ = Primitive("any", _ufunc_reduce(np.logical_or), _rule("any", BOOL))
+
+
+def _count_kernel(x, axes, dtype):
+    shape = x.shape
+    return np.array(math.prod(shape if axes is None else (shape[a] for a in axes)), dtype=dtype)
+
+
+# How many elements a reduction over ``axes`` combines, as a value: what ``mean`` divides by
+# when a graph's shapes are known only at run time.
+count = Primitive("count", _count_kernel, lambda x, axes, dtype: ((), np.dtype(dtype)))
 argmax = Primitive("argmax", _arg_kernel(np.argmax), _arg_rule("argmax"))
 argmin = Primitive("argmin", _arg_kernel(np.argmin), _arg_rule("argmin"))

@@ -19,6 +19,33 @@ def shape_of(aval) -> tuple:
     return tuple(aval.shape)
 
 
+class DynamicShape(tuple):
+    """The static shape of a graph value with unknown (``None``) dimensions, which knows
+    that value (``source``): an operation asked for "this shape" (a gradient rule expanding
+    or reshaping back to its input's shape) then takes the sizes from it at run time."""
+
+    def __new__(cls, dims, source) -> DynamicShape:
+        shape = super().__new__(cls, dims)
+        shape.source = source
+        return shape
+
+
+class UnknownShape:
+    """The shape of a graph value whose rank is unknown too; like :class:`DynamicShape`, it
+    knows the value (``source``)."""
+
+    def __init__(self, source) -> None:
+        self.source = source
+
+    def __repr__(self) -> str:
+        return "(?)"
+
+
+def is_dynamic(shape) -> bool:
+    """Whether a shape is known only at run time (some dimension, or the rank, unknown)."""
+    return shape is None or isinstance(shape, UnknownShape) or None in shape
+
+
 def broadcast_shapes(op: str, *shapes: tuple) -> tuple:
     """NumPy broadcasting of several shapes; ``None`` (unknown) dims stay unknown."""
     ndim = max((len(s) for s in shapes), default=0)

@@ -49,6 +49,31 @@ reshape = Primitive("reshape", np.reshape, _reshape_rule,
                     lambda ctx, g: (g.reshape(ctx.in_shapes[0]),), view=True)
 
 
+# -- to the shape of another value, known at run time (graph mode) --------------------------
+
+
+def _sum_to_kernel(g, *like, shape):
+    target = like[0].shape if like else shape
+    lead = g.ndim - len(target)
+    axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(target)
+                                      if d == 1 and g.shape[lead + i] != 1)
+    return np.add.reduce(g, axis=axes, keepdims=True).reshape(target) if axes else g
+
+
+def _like_rule(g, *like, shape=None):
+    return (shape_of(like[0]) if like else tuple(shape)), np.dtype(g.dtype)
+
+
+# The inverse of broadcasting, to ``like``'s shape (or a static ``shape``): what a broadcast
+# input's gradient becomes when the graph knows its shape only at run time.
+sum_to = Primitive("sum_to", _sum_to_kernel, _like_rule,
+                   lambda ctx, gg: (gg.expand(ctx.in_shapes[0]), None))
+expand_to = Primitive("expand_to", lambda g, like: np.broadcast_to(g, like.shape), _like_rule,
+                      lambda ctx, gg: (gg, None))  # the engine sums gg back to g's shape
+reshape_to = Primitive("reshape_to", lambda g, like: g.reshape(like.shape), _like_rule,
+                       lambda ctx, gg: (gg.reshape(ctx.in_shapes[0]), None))
+
+
 def _permute_rule(x, dims):
     shape = shape_of(x)
     if sorted(dims) != list(range(len(shape))):

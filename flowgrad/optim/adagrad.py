@@ -24,7 +24,7 @@ class Adagrad(Optimizer):
     tensor([ 0.5000, -1.5000], requires_grad=True)
     """
 
-    def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0.0,
+    def __init__(self, params: ParamsT | None = None, lr: float = 1e-2, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
                  eps: float = 1e-10, *, maximize: bool = False) -> None:
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,

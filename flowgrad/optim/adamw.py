@@ -20,7 +20,7 @@ class AdamW(Adam):
     tensor([ 0.8500, -1.8000], requires_grad=True)
     """
 
-    def __init__(self, params: ParamsT, lr: float = 1e-3,
+    def __init__(self, params: ParamsT | None = None, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 1e-2, amsgrad: bool = False, *,
                  maximize: bool = False) -> None:

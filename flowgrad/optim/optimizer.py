@@ -67,10 +67,13 @@ class Optimizer:
     (tensor([0.9000, 1.9000], requires_grad=True), tensor([0.], requires_grad=True))
     """
 
-    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
+    def __init__(self, params: ParamsT | None, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
+        if params is None:  # graph mode: minimize(loss) finds the trainable variables
+            self._check_hyperparameters(self.defaults, 0)
+            return
         if isinstance(params, Tensor | dict):
             raise TypeError(
                 f"{self._name}: params must be an iterable of tensors or of dicts (parameter "
@@ -98,6 +101,11 @@ class Optimizer:
                group: dict[str, Any]) -> None:
         """Update ``param`` (and ``state``) in place from ``grad``; runs under ``no_grad``."""
         raise NotImplementedError(f"{self._name} does not define update()")
+
+    def graph_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        """The state of ``param`` in graph mode, where every entry is a variable that exists
+        before the first step (``init_state`` unless a rule starts its state lazily)."""
+        return self.init_state(param, group)
 
     # -- stepping -------------------------------------------------------------------------
 
@@ -127,6 +135,14 @@ class Optimizer:
                         state.update(self.init_state(param, group))
                     self.update(param, grad, state, group)
         return loss
+
+    def minimize(self, loss: Tensor, var_list=None, *, name: str | None = None) -> Tensor:
+        """Graph mode: the train op that applies one update of this optimizer to
+        ``var_list`` (default: the graph's trainable variables) from the gradients of
+        ``loss``, as TF-1's ``optimizer.minimize``. Run it with ``Session.run``."""
+        from flowgrad.optim.graph_mode import minimize
+
+        return minimize(self, loss, var_list, name)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients: drop them (default), or fill them with zeros in place."""

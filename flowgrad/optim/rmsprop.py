@@ -25,7 +25,7 @@ class RMSprop(Optimizer):
     tensor([ 0.9800, -1.9800], requires_grad=True)
     """
 
-    def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99,
+    def __init__(self, params: ParamsT | None = None, lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
                  centered: bool = False, *, maximize: bool = False) -> None:
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,

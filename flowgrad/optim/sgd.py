@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowgrad.optim.optimizer import Optimizer, ParamsT
+from flowgrad import functions as F
+from flowgrad.optim.optimizer import Optimizer, ParamsT, advance, step_counter
 from flowgrad.tensor import Tensor
 
 
@@ -26,7 +27,7 @@ class SGD(Optimizer):
     tensor([ 0.4600, -0.9200], requires_grad=True)
     """
 
-    def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0.0,
+    def __init__(self, params: ParamsT | None = None, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
                  *, maximize: bool = False) -> None:
         if nesterov and (momentum <= 0 or dampening != 0):
@@ -35,6 +36,13 @@ class SGD(Optimizer):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
+
+    def graph_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        # Eager SGD starts its buffer lazily at the first gradient; a graph needs it up front:
+        # zeros, and a step count so that the first step still takes the whole gradient.
+        if group["momentum"] == 0:
+            return {}
+        return {"momentum_buffer": F.zeros_like(param), "step": step_counter()}
 
     def update(self, param: Tensor, grad: Tensor, state: dict[str, Any],
                group: dict[str, Any]) -> None:
@@ -45,6 +53,10 @@ class SGD(Optimizer):
             buffer = state.get("momentum_buffer")
             if buffer is None:  # the first step starts the buffer at the gradient
                 buffer = state["momentum_buffer"] = grad.clone()
+            elif "step" in state:  # graph mode: the zero buffer takes all of the first gradient
+                first = advance(state["step"]) == 1
+                keep = F.where(first, 1.0, 1.0 - group["dampening"]).to(grad.dtype)
+                buffer.mul_(momentum).add_(grad * keep)
             else:
                 buffer.mul_(momentum).add_(grad, alpha=1 - group["dampening"])
             grad = grad.add(buffer, alpha=momentum) if group["nesterov"] else buffer

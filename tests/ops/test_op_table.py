@@ -27,6 +27,9 @@ from optest import (
 )
 
 from flowgrad.ops import PRIMITIVES
+from flowgrad.ops import elementwise as E
+from flowgrad.ops import reduce as R
+from flowgrad.ops import shape as S
 
 gen = Inputs(seed=2024)
 CASES: list[Case] = []
@@ -1152,6 +1155,27 @@ add(case("log_softmax-3d-large", lambda m, x: x.log_softmax(1),
          lambda x: np_log_softmax(x, 1), _softmax_inputs.randn(2, 3, 2) * 30 + 500),
     case("log_softmax-one-class", lambda m, x: x.log_softmax(-1),
          lambda x: np_log_softmax(x, -1), _softmax_inputs.randn(4, 1)))
+
+# -- graph mode's run-time shape helpers (called directly here: eager code never needs them) ----
+
+_shape_inputs = Inputs(seed=12)
+add(case("sum_to-like", lambda m, g, like: S.sum_to.bind(g, like.detach(), shape=None),
+         lambda g, like: g.sum(axis=0).sum(axis=0, keepdims=True),
+         _shape_inputs.randn(2, 4, 3), _shape_inputs.randn(1, 3), torch_fn=None),
+    case("sum_to-static", lambda m, g: S.sum_to.bind(g, shape=(3,)),
+         lambda g: g.sum(axis=(0, 1)), _shape_inputs.randn(2, 4, 3), torch_fn=None),
+    case("expand_to", lambda m, g, like: S.expand_to.bind(g, like.detach()),
+         lambda g, like: np.broadcast_to(g, like.shape), _shape_inputs.randn(1, 3),
+         _shape_inputs.randn(2, 3), torch_fn=None),
+    case("reshape_to", lambda m, g, like: S.reshape_to.bind(g, like.detach()),
+         lambda g, like: g.reshape(like.shape), _shape_inputs.randn(2, 3),
+         _shape_inputs.randn(3, 2), torch_fn=None),
+    case("count", lambda m, x: R.count.bind(x, axes=(1,), dtype=np.float32),
+         lambda x: np.array(3, dtype=np.float32), _shape_inputs.randn(2, 3), grad=False,
+         torch_fn=None),
+    case("full_like", lambda m, x: E.full_like.bind(x, value=2.5, dtype=np.float32),
+         lambda x: np.full_like(x, 2.5, dtype=np.float32), _shape_inputs.randn(2, 3), grad=False,
+         torch_fn=None))
 
 # -- second order -------------------------------------------------------------------------------
 

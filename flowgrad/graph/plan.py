@@ -1,0 +1,149 @@
+"""The executor: an optimised program lowered to straight-line Python source.
+
+Each node becomes one line that calls its primitive's kernel on NumPy arrays (attributes bound
+once, with ``functools.partial``); constants and kernels are names in the function's globals;
+assignments are collected and committed after the last kernel, so a run that fails changes no
+variable. ``Plan.source`` shows the code. ``Plan.interpret`` runs the same program node by
+node, for debugging and to measure what the generated code saves.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from flowgrad.errors import GraphError
+from flowgrad.graph.ir import Node
+
+# Outputs that would hand out memory the graph still holds: fetched as copies.
+_ALIASING = ("placeholder", "constant", "variable")
+
+
+class Plan:
+    """Generated code for one set of fetches and fed placeholders of a graph."""
+
+    def __init__(self, program, feeds: list[Node]) -> None:
+        self.program = program
+        self.feeds = list(feeds)
+        feed_index = {node: i for i, node in enumerate(self.feeds)}
+        missing = [n for n in program.nodes if n.op == "placeholder" and n not in feed_index]
+        if missing:
+            raise GraphError(
+                "Session.run: the fetches need placeholder(s) "
+                + ", ".join(f"{n.name!r} (shape {_shape(n)}, {n.dtype})" for n in missing)
+                + ", which were not fed; pass them in feed_dict"
+            )
+        self.reads = frozenset(n.attrs["variable"] for n in program.nodes
+                               if n.op == "variable" and "storage" not in n.attrs)
+        self.writes = tuple(dict.fromkeys(n.attrs["variable"] for n in program.nodes
+                                          if n.op == "assign"))
+        self.source, self._function = _generate(program, feed_index)
+
+    def __call__(self, feeds: list, values: dict) -> list:
+        return self._function(feeds, values)
+
+    def interpret(self, feeds: list, values: dict) -> list:
+        """Run the program node by node (what the generated code does, without generating)."""
+        env: dict[Node, object] = {}
+        commits = {}
+        feed_index = {node: i for i, node in enumerate(self.feeds)}
+        for node in self.program.nodes:
+            op = node.op
+            if op == "placeholder":
+                env[node] = feeds[feed_index[node]]
+            elif op == "constant":
+                env[node] = node.attrs["value"]
+            elif op == "variable":
+                storage = node.attrs.get("storage")
+                env[node] = storage._data if storage is not None else values[
+                    node.attrs["variable"]]
+            elif op == "assign":
+                env[node] = env[node.inputs[0]]
+                commits[node.attrs["variable"]] = (node, env[node])
+            elif op == "group":
+                env[node] = None
+            else:
+                out = node.prim.forward(*(env[n] for n in node.inputs), **node.attrs)
+                env[node] = out if type(out) is np.ndarray else np.asarray(out)
+        for name, (node, value) in commits.items():
+            _commit(node, name, value, values)
+        return [None if env[n] is None else _fetched(n, env[n]) for n in self.program.outputs]
+
+
+def _shape(node: Node) -> str:
+    from flowgrad.graph.ir import format_shape
+
+    return format_shape(node.shape)
+
+
+def _fetched(node: Node, value):
+    if node.op in _ALIASING or (node.prim is not None and node.prim.view):
+        return np.array(value)
+    return value
+
+
+def _commit(node: Node, name: str, value, values: dict) -> None:
+    storage = node.attrs.get("storage")
+    if storage is not None:
+        np.copyto(storage._data, value)
+    else:
+        values[name] = np.array(value) if _aliases(node.inputs[0]) else value
+
+
+def _aliases(node: Node) -> bool:
+    return node.op in _ALIASING or (node.prim is not None and node.prim.view)
+
+
+def _generate(program, feed_index: dict[Node, int]):
+    """The source of ``run(feeds, values)`` for ``program``, and the function itself."""
+    namespace: dict[str, object] = {"asarray": np.asarray, "array": np.array,
+                                    "copyto": np.copyto, "ndarray": np.ndarray}
+    names: dict[Node, str] = {}
+    lines = ["def run(feeds, values):"]
+    commits: dict[str, tuple[Node, str]] = {}
+    for index, node in enumerate(program.nodes):
+        op, local = node.op, f"v{index}"
+        if op == "placeholder":
+            lines.append(f"    {local} = feeds[{feed_index[node]}]  # {node.name}")
+        elif op == "constant":
+            local = f"c{index}"
+            namespace[local] = node.attrs["value"]
+        elif op == "variable":
+            storage = node.attrs.get("storage")
+            if storage is not None:
+                namespace[f"s{index}"] = storage
+                lines.append(f"    {local} = s{index}._data  # {node.name}")
+            else:
+                lines.append(f"    {local} = values[{node.attrs['variable']!r}]")
+        elif op == "assign":
+            local = names[node.inputs[0]]
+            commits[node.attrs["variable"]] = (node, local)
+        elif op == "group":
+            local = "None"
+        else:
+            kernel = f"k{index}"
+            namespace[kernel] = (functools.partial(node.prim.forward, **node.attrs)
+                                 if node.attrs else node.prim.forward)
+            call = f"{kernel}({', '.join(names[n] for n in node.inputs)})"
+            if node.shape is None or not node.shape:  # a kernel may give a NumPy scalar
+                call = f"asarray({call})"
+            lines.append(f"    {local} = {call}  # {node.name}: {node.op}")
+        names[node] = local
+    for variable, (node, local) in commits.items():
+        storage = node.attrs.get("storage")
+        if storage is not None:
+            namespace[f"w_{local}"] = storage
+            lines.append(f"    copyto(w_{local}._data, {local})  # {variable}")
+        elif _aliases(node.inputs[0]):
+            lines.append(f"    values[{variable!r}] = array({local})")
+        else:
+            lines.append(f"    values[{variable!r}] = {local}")
+    results = []
+    for node in program.outputs:
+        local = names[node]
+        results.append(f"array({local})" if local != "None" and _aliases(node) else local)
+    lines.append(f"    return [{', '.join(results)}]")
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, "<flowgrad plan>", "exec"), namespace)
+    return source, namespace["run"]
