@@ -38,8 +38,9 @@ def reshape(input, *shape) -> Tensor:
     target = sizes_from(shape)
     if isinstance(target, DynamicShape | UnknownShape):
         return S.reshape_to.bind(x, _like(target))
-    target = S.infer_reshape("reshape", x._data.shape, target)
-    return S.reshape.bind(x, shape=target)
+    resolved = S.infer_reshape("reshape", x._data.shape, target)
+    # With a size known only at run time, the kernel gets the -1 to resolve then.
+    return S.reshape.bind(x, shape=target if None in resolved else resolved)
 
 
 view = reshape

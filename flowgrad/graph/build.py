@@ -78,8 +78,11 @@ def _infer(prim, nodes: tuple, attrs: dict):
     """The shape rule on nodes; with an input of unknown rank, the dtype alone (the rule run
     on stand-ins of rank 0) and an unknown shape."""
     if all(n.shape is not None for n in nodes):
-        shape, dtype = prim.infer(*nodes, **attrs)
-        return shape, dtype
+        return prim.infer(*nodes, **attrs)
+    try:  # a rule that needs no input's rank (sum_to a static shape) still knows the shape
+        return prim.infer(*nodes, **attrs)
+    except (TypeError, AttributeError):
+        pass
     stand_ins = [n if n.shape is not None else _Aval((), n.dtype) for n in nodes]
     try:
         _, dtype = prim.infer(*stand_ins, **attrs)

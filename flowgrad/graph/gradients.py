@@ -29,12 +29,16 @@ def gradients(ys, xs, grad_ys=None) -> list[Tensor | None]:
     """
     ys = list(ys) if isinstance(ys, list | tuple) else [ys]
     xs_list = list(xs) if isinstance(xs, list | tuple) else [xs]
-    for value in (*ys, *xs_list):
+    for value in ys:
         if not is_symbolic(value):
             raise GraphError(at_user_site(
                 f"gradients: expected symbolic tensors of a graph, got "
                 f"{type(value).__name__}{'' if not isinstance(value, Tensor) else ' (eager)'}"
             ))
+    for value in xs_list:  # symbolic, or an eager parameter that modules capture
+        if not isinstance(value, Tensor):
+            raise TypeError(at_user_site(f"gradients: xs must be tensors, got "
+                                         f"{type(value).__name__}"))
     graph_of(*ys, *xs_list)  # one graph
     if grad_ys is None:
         seeds = [full_like_node(y, 1.0) for y in ys]

@@ -62,6 +62,29 @@ class Module:
         )
 
     def __call__(self, *args, **kwargs):
+        for arg in args:
+            if isinstance(arg, Tensor) and type(arg._data) is not np.ndarray:
+                return self._call_in_graph(arg._data.graph, args, kwargs)
+        return self._call(args, kwargs)
+
+    def _call_in_graph(self, graph, args, kwargs):
+        """Apply the module to symbolic inputs: for the call, every parameter and buffer is
+        the graph variable that shares its memory, so all the module computes (a weight's
+        transpose too) becomes nodes, and gradients reach the parameters."""
+        from flowgrad.graph.variables import capture
+
+        swapped = []
+        try:
+            for tensor in (*self.parameters(), *self.buffers()):
+                if type(tensor._data) is np.ndarray:
+                    swapped.append((tensor, tensor._data))
+                    tensor._data = capture(graph, tensor)._data
+            return self._call(args, kwargs)
+        finally:
+            for tensor, data in swapped:
+                tensor._data = data
+
+    def _call(self, args, kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks):
             return self.forward(*args, **kwargs)
         for hook in tuple(self._forward_pre_hooks.values()):
