@@ -10,16 +10,21 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def test_readme_python_blocks_run():
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
-    assert len(blocks) == 2, "the README shows the autograd and the training examples"
-    spaces = []
+    assert len(blocks) == 3, "the README shows the autograd, training and graph examples"
+    spaces, printed = [], []
     for block in blocks:
         namespace: dict = {}
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()) as out:
             exec(compile(block, str(README), "exec"), namespace)
         spaces.append(namespace)
-    autograd_example, training_example = spaces
+        printed.append(out.getvalue())
+    autograd_example, training_example, graph_example = spaces
     assert autograd_example["loss"].item() < 0.02
     weights = autograd_example["w"].flatten().tolist()
     for got, want in zip(weights, [2.0, -1.0, 0.5], strict=True):
         assert abs(got - want) < 0.05
     assert training_example["optimizer"].state  # the loop ran and Adam took steps
+    w, b = graph_example["weights"]
+    assert abs(w - 2.0) < 0.05 and abs(b - 1.0) < 0.05
+    assert "def run(feeds, values):" in printed[2]  # the plan's source
+    assert "nodes before" in printed[2]  # the passes' report

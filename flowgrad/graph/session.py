@@ -163,6 +163,8 @@ class Session:
 
 
 def _feed_value(node: Node, value) -> np.ndarray:
+    if type(value) is np.ndarray and value.dtype == node.dtype and value.shape == node.shape:
+        return value  # the common case: an array of the placeholder's exact type and shape
     array = value._data if isinstance(value, Tensor) else np.asarray(value)
     if type(array) is not np.ndarray:
         raise TypeError(at_user_site(f"feed for {node.name!r}: a symbolic tensor cannot be fed"))
