@@ -94,7 +94,8 @@ def format_shape(shape) -> str:
 
 def summarise(value: np.ndarray) -> str:
     if value.ndim == 0:
-        return repr(value.item())
+        return np.format_float_positional(value, trim="-") if value.dtype.kind == "f" else (
+            repr(value.item()))
     if value.size <= 4:
         return np.array2string(value, separator=", ")
     return f"<{value.dtype} array {value.shape}>"
@@ -126,8 +127,9 @@ class Graph:
     # -- building ---------------------------------------------------------------------------
 
     def add(self, op: str, inputs=(), attrs=None, shape=None, dtype=None, *, name=None,
-            site=None, prim=None) -> Node:
-        """Append a node; its inputs must belong to this graph."""
+            site=None, prim=None, scoped: bool = True) -> Node:
+        """Append a node; its inputs must belong to this graph. ``scoped=False``: ``name``
+        is already a full name (no name-scope prefix)."""
         for node in inputs:
             if node.graph is not self:
                 raise GraphError(
@@ -135,15 +137,15 @@ class Graph:
                     f"operation of one computation in one graph (see Graph.as_default())"
                 )
         node = Node(self, op, inputs, attrs or {}, shape, dtype,
-                    self.unique_name(name or op), site, prim)
+                    self.unique_name(name or op, scoped), site, prim)
         self.nodes.append(node)
         self.version += 1
         return node
 
-    def unique_name(self, base: str) -> str:
+    def unique_name(self, base: str, scoped: bool = True) -> str:
         """``base`` inside the current name scope, made unique (``add``, ``add_1``, ...)."""
         base = re.sub(r"[^A-Za-z0-9_.\-/]", "_", base)
-        name = "/".join([*self._scopes, base]) if self._scopes else base
+        name = "/".join([*self._scopes, base]) if self._scopes and scoped else base
         count = self._names.get(name)
         if count is None:
             self._names[name] = 0

@@ -13,7 +13,7 @@ import functools
 
 import numpy as np
 
-from flowgrad.errors import GraphError
+from flowgrad.errors import GraphError, at_user_site
 from flowgrad.graph.ir import Node
 
 # Outputs that would hand out memory the graph still holds: fetched as copies.
@@ -29,11 +29,11 @@ class Plan:
         feed_index = {node: i for i, node in enumerate(self.feeds)}
         missing = [n for n in program.nodes if n.op == "placeholder" and n not in feed_index]
         if missing:
-            raise GraphError(
+            raise GraphError(at_user_site(
                 "Session.run: the fetches need placeholder(s) "
                 + ", ".join(f"{n.name!r} (shape {_shape(n)}, {n.dtype})" for n in missing)
                 + ", which were not fed; pass them in feed_dict"
-            )
+            ))
         self.reads = frozenset(n.attrs["variable"] for n in program.nodes
                                if n.op == "variable" and "storage" not in n.attrs)
         self.writes = tuple(dict.fromkeys(n.attrs["variable"] for n in program.nodes

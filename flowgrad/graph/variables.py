@@ -62,7 +62,7 @@ class Variable(Tensor):
         var.initial_value = initial
         var.storage = storage
         var.initializer = None if initial is None else Tensor._wrap(
-            assign_node(node, initial._data, name=f"{node.name}/Assign"))
+            assign_node(node, initial._data, name=f"{node.name}/Assign", scoped=False))
         graph.variables.append(var)
         return var
 
@@ -132,7 +132,8 @@ def _initial_value(graph: Graph, value, dtype, name) -> Tensor:
     return Tensor._wrap(constant_node(graph, array, name=f"{name or 'Variable'}/initial"))
 
 
-def assign_node(variable: Node, value: Node, name: str | None = None) -> Node:
+def assign_node(variable: Node, value: Node, name: str | None = None,
+                scoped: bool = True) -> Node:
     """An ``assign`` of ``value`` (cast to the variable's dtype) to the variable that
     ``variable`` reads or last assigned."""
     graph = variable.graph
@@ -144,7 +145,7 @@ def assign_node(variable: Node, value: Node, name: str | None = None) -> Node:
         value = Tensor._wrap(value).to(dtypes.from_numpy_dtype(variable.dtype))._data
     attrs = {key: variable.attrs[key] for key in ("variable", "storage") if key in variable.attrs}
     return graph.add("assign", (value,), attrs, variable.shape, variable.dtype,
-                     name=name or "Assign", site=user_site())
+                     name=name or "Assign", site=user_site(), scoped=scoped)
 
 
 def variable_name(node: Node) -> str | None:

@@ -79,3 +79,11 @@ def test_an_eager_parameter_is_captured_and_shares_memory():
             p -= 0.5 * p.grad
     np.testing.assert_allclose(layer.weight.detach().numpy(), eager.weight.detach().numpy(),
                                rtol=1e-6)
+
+
+def test_a_variable_in_a_name_scope_names_its_initialiser_once():
+    with fg.Graph().as_default() as g, fg.name_scope("model"):
+        w = fg.Variable(0.5, name="w")
+    assert w.name == "model/w"
+    assert [n.name for n in g.nodes] == ["model/w/initial", "model/w", "model/w/Assign"]
+    assert str(g).splitlines()[0] == "model/w/initial = constant() 0.5 : () float32"
