@@ -78,3 +78,18 @@ def test_reuse_freed_memory_can_be_switched_on_and_off():
     switched = fg.memory.reuse_freed_memory()
     assert switched == sys.platform.startswith("linux")
     assert fg.memory.reuse_freed_memory(False) == switched
+
+
+def test_article_tf1_linear_regression_converges():
+    import numpy as np
+
+    np.random.seed(0)  # the script's noise comes from NumPy's global generator
+    with fg.Graph().as_default():  # the script builds in the default graph: keep it private
+        namespace, output = run_script(EXAMPLES / "seed" / "tf1_linear_regression.py",
+                                       max_loop=50)
+    found = dict(re.findall(r"^(W|b): (-?[0-9.]+)$", output, flags=re.MULTILINE))
+    assert abs(float(found["W"]) - 2.0) < 0.05 and abs(float(found["b"]) - 1.0) < 0.05
+    losses = [float(v) for v in re.findall(r"Loss: ([0-9.e-]+)", output)]
+    assert len(losses) == 50 * 5  # 50 epochs of 50 steps, a loss every 10 steps
+    assert losses[-1] < 0.02 < losses[0]
+    assert namespace["sess"]._closed  # one session, closed when the loop is done
