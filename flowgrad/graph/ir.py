@@ -94,7 +94,7 @@ def format_shape(shape) -> str:
 
 def summarise(value: np.ndarray) -> str:
     if value.ndim == 0:
-        return np.format_float_positional(value, trim="-") if value.dtype.kind == "f" else (
+        return np.format_float_positional(value, trim="0") if value.dtype.kind == "f" else (
             repr(value.item()))
     if value.size <= 4:
         return np.array2string(value, separator=", ")

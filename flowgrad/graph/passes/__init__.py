@@ -15,13 +15,22 @@ from dataclasses import dataclass, field
 
 from flowgrad.errors import GraphError
 from flowgrad.graph.ir import Graph, Node
+from flowgrad.graph.passes.cse import cse
+from flowgrad.graph.passes.dce import dce
+from flowgrad.graph.passes.fold import fold
 from flowgrad.graph.passes.program import PassResult, Program, rebuild
 from flowgrad.graph.passes.prune import prune
+from flowgrad.graph.passes.simplify import simplify
 
-__all__ = ["PASSES", "Optimized", "PassResult", "Program", "optimize", "rebuild", "register"]
+__all__ = [
+    "PASSES", "Optimized", "PassResult", "Program", "cse", "dce", "fold", "optimize", "prune",
+    "rebuild", "register", "simplify",
+]
 
 #: The passes in the order they run, by name (``register`` adds more).
-PASSES: dict[str, Callable[[Program], PassResult]] = {"prune": prune}
+PASSES: dict[str, Callable[[Program], PassResult]] = {
+    "prune": prune, "dce": dce, "cse": cse, "fold": fold, "simplify": simplify,
+}
 
 _MAX_ROUNDS = 10
 
