@@ -487,3 +487,23 @@ def test_unknown_pass_name_is_an_error():
         y = x + 1
     with pytest.raises(GraphError, match=r"no pass named \['nope'\]"):
         fg.Session(g, disable_passes=("cse", "nope")).run(y, {x: np.ones(3, np.float32)})
+
+
+def test_fold_computes_shape_only_ops_of_a_static_shape():
+    from flowgrad.graph.passes import Program
+    from flowgrad.graph.passes.fold import fold
+
+    with fg.Graph().as_default() as g:
+        x = fg.placeholder(fg.float32, shape=(4, 3), name="x")
+        y = fg.placeholder(fg.float32, shape=(None, 3), name="y")
+        (seeded,) = fg.gradients(x.mean(), [x])  # the seed: full_like(mean, 1.0)
+        dynamic = y.mean()  # divides by count(y), known only at run time
+    result = fold(Program(list(g.nodes), [seeded._data, dynamic._data]))
+    ops = {n.name: n.op for n in result.program.nodes}
+    assert ops["full_like"] == "constant" and ops["count"] == "count"
+    assert "folded full_like (constant () float32)" in result.notes
+    with fg.Session(g) as sess:
+        data = np.arange(12, dtype=np.float32).reshape(4, 3)
+        np.testing.assert_array_equal(sess.run(seeded, {x: data}), np.full((4, 3), 1 / 12,
+                                                                             np.float32))
+        assert sess.run(dynamic, {y: data}) == data.mean()

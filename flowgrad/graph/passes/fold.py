@@ -38,8 +38,9 @@ def fold(program: Program) -> PassResult:
         if node.op == "constant":
             values[node] = node.attrs["value"]
         elif (node.op not in SPECIAL_OPS and node.prim is not None and node.inputs
-              and all(n in values for n in node.inputs)):
-            folded, note = fold_node(node, [values[n] for n in node.inputs])
+              and all(n in values or _shape_only(node, n) for n in node.inputs)):
+            folded, note = fold_node(node, [values[n] if n in values else _stand_in(n)
+                                            for n in node.inputs])
             notes.append(note)
             if folded is not None:
                 values[node] = folded.attrs["value"]
@@ -49,6 +50,21 @@ def fold(program: Program) -> PassResult:
     if not mapping:
         return PassResult(program, False, notes)  # notes of what was kept, and why
     return PassResult(rebuild(Program(nodes, list(program.outputs)), mapping), True, notes)
+
+
+# Primitives that read only the shape of their input (``full_like``: a gradient's seed of
+# ones; ``count``: what a mean divides by): with a static shape, they fold too.
+_SHAPE_ONLY = ("full_like", "count")
+
+
+def _shape_only(node: Node, source: Node) -> bool:
+    return (node.op in _SHAPE_ONLY and source.shape is not None and None not in source.shape
+            and source.size <= MAX_ELEMENTS)
+
+
+def _stand_in(source: Node) -> np.ndarray:
+    """A value of ``source``'s shape and dtype, for a kernel that reads only those."""
+    return np.zeros(source.shape, source.dtype)
 
 
 def fold_node(node: Node, inputs: list[np.ndarray]) -> tuple[Node | None, str]:
