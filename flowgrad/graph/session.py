@@ -50,6 +50,7 @@ class Session:
         self.values: dict[str, np.ndarray] = {}
         self.disable_passes = tuple(disable_passes)
         self._plans: dict[tuple, Plan] = {}
+        self._feed_keys: dict[tuple, tuple] = {}  # ids of feed keys -> (keys, their nodes)
         self._closed = False
 
     def __enter__(self) -> Session:
@@ -69,6 +70,7 @@ class Session:
         """Free the variable values and plans; the session cannot run any more."""
         self.values.clear()
         self._plans.clear()
+        self._feed_keys.clear()
         self._closed = True
 
     # -- running ----------------------------------------------------------------------------
@@ -80,12 +82,13 @@ class Session:
         if self._closed:
             raise GraphError("Session.run: this session is closed")
         if isinstance(fetches, Tensor):  # the common case, without flattening
-            leaves, structure = [fetches], None
+            structure = None
+            nodes = (self._fetch_node(fetches),)
         else:
             structure, leaves = _flatten(fetches, [])
-        nodes = tuple(self._fetch_node(leaf) for leaf in leaves)
+            nodes = tuple(self._fetch_node(leaf) for leaf in leaves)
         feed_nodes, feed_values = self._feeds(feed_dict)
-        plan = self._plan_for(nodes, feed_nodes)
+        plan = self._plans.get((nodes, feed_nodes)) or self._plan_for(nodes, feed_nodes)
         if not plan.reads <= self.values.keys():
             missing = sorted(plan.reads - self.values.keys())
             raise GraphError(at_user_site(
@@ -144,8 +147,19 @@ class Session:
     def _feeds(self, feed_dict) -> tuple[tuple, list]:
         if not feed_dict:
             return (), []
-        nodes, values = [], []
-        for key, value in feed_dict.items():
+        # Keys seen before map to their nodes by identity (tensors compare elementwise, so not
+        # by ==); the cache holds the keys, so their ids stay theirs.
+        ids = tuple(map(id, feed_dict))
+        entry = self._feed_keys.get(ids)
+        if entry is None:
+            keys = tuple(feed_dict)
+            entry = self._feed_keys[ids] = (keys, self._check_feed_keys(keys))
+        nodes = entry[1]
+        return nodes, [_feed_value(n, v) for n, v in zip(nodes, feed_dict.values(), strict=True)]
+
+    def _check_feed_keys(self, keys: tuple) -> tuple:
+        nodes = []
+        for key in keys:
             node = key._data if isinstance(key, Tensor) else None
             if type(node) is not Node or node.op != "placeholder":
                 what = (f"{node.op} node {node.name!r}" if type(node) is Node
@@ -158,8 +172,7 @@ class Session:
                     f"Session.run: the placeholder {node.name!r} belongs to another graph"
                 ))
             nodes.append(node)
-            values.append(_feed_value(node, value))
-        return tuple(nodes), values
+        return tuple(nodes)
 
 
 def _feed_value(node: Node, value) -> np.ndarray:
