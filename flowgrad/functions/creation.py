@@ -99,24 +99,50 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def zeros(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
-    return _finish(np.zeros(sizes_from(size), dtype=_np_dtype(dtype)), requires_grad)
+    shape = sizes_from(size)
+    if type(shape) is not tuple:
+        return _filled_like_source(shape, 0, _np_dtype(dtype), requires_grad)
+    return _finish(np.zeros(shape, dtype=_np_dtype(dtype)), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
-    return _finish(np.ones(sizes_from(size), dtype=_np_dtype(dtype)), requires_grad)
+    shape = sizes_from(size)
+    if type(shape) is not tuple:
+        return _filled_like_source(shape, 1, _np_dtype(dtype), requires_grad)
+    return _finish(np.ones(shape, dtype=_np_dtype(dtype)), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """An uninitialised tensor (its values are whatever memory held)."""
-    return _finish(np.empty(sizes_from(size), dtype=_np_dtype(dtype)), requires_grad)
+    shape = sizes_from(size)
+    if type(shape) is not tuple:
+        return _filled_like_source(shape, 0, _np_dtype(dtype), requires_grad)
+    return _finish(np.empty(shape, dtype=_np_dtype(dtype)), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it, as PyTorch)."""
     if dtype is None:
         dtype = dtypes.scalar_dtype(fill_value)
-    return _finish(np.full(sizes_from((size,)), fill_value, dtype=_np_dtype(dtype)),
-                   requires_grad)
+    shape = sizes_from((size,))
+    if type(shape) is not tuple:
+        return _filled_like_source(shape, fill_value, _np_dtype(dtype), requires_grad)
+    return _finish(np.full(shape, fill_value, dtype=_np_dtype(dtype)), requires_grad)
+
+
+def _filled_like_source(shape, value, dtype, requires_grad: bool) -> Tensor:
+    """A graph's shape known only at run time (a DynamicShape): a node filled with ``value``
+    of the shape of the value the shape belongs to."""
+    return _finish_symbolic(Tensor._wrap(shape.source), value, dtype, requires_grad)
+
+
+def _finish_symbolic(like: Tensor, value, dtype, requires_grad: bool) -> Tensor:
+    from flowgrad.graph.build import full_like_node
+
+    result = full_like_node(like, value, dtype)
+    if requires_grad:
+        result.requires_grad_(True)
+    return result
 
 
 def _like_dtype(input: Tensor, dtype):
@@ -124,18 +150,26 @@ def _like_dtype(input: Tensor, dtype):
 
 
 def zeros_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    if type(input._data) is not np.ndarray:  # a graph's value: made when the graph runs
+        return _finish_symbolic(input, 0, _like_dtype(input, dtype), requires_grad)
     return _finish(np.zeros(input.shape, dtype=_like_dtype(input, dtype)), requires_grad)
 
 
 def ones_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    if type(input._data) is not np.ndarray:
+        return _finish_symbolic(input, 1, _like_dtype(input, dtype), requires_grad)
     return _finish(np.ones(input.shape, dtype=_like_dtype(input, dtype)), requires_grad)
 
 
 def empty_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    if type(input._data) is not np.ndarray:
+        return _finish_symbolic(input, 0, _like_dtype(input, dtype), requires_grad)
     return _finish(np.empty(input.shape, dtype=_like_dtype(input, dtype)), requires_grad)
 
 
 def full_like(input: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    if type(input._data) is not np.ndarray:
+        return _finish_symbolic(input, fill_value, _like_dtype(input, dtype), requires_grad)
     return _finish(np.full(input.shape, fill_value, dtype=_like_dtype(input, dtype)),
                    requires_grad)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from flowgrad.autograd.mode import STATE
-from flowgrad.errors import DTypeError, ShapeError, at_user_site
+from flowgrad.errors import DTypeError, GraphError, ShapeError, at_user_site
 from flowgrad.functions._convert import as_tensor_like
 from flowgrad.ops import indexing as I
 from flowgrad.ops.rules import normalize_axis
@@ -24,7 +24,8 @@ def _split_index(index) -> tuple[tuple, list[Tensor]]:
             template.append(part)
         elif isinstance(part, np.integer):
             template.append(int(part))
-        elif isinstance(part, Tensor) and part._data.ndim == 0 and part._data.dtype.kind in "iu":
+        elif (isinstance(part, Tensor) and type(part._data) is np.ndarray
+              and part._data.ndim == 0 and part._data.dtype.kind in "iu"):
             template.append(int(part._data))
         else:
             tensor = part if isinstance(part, Tensor) else Tensor._wrap(np.asarray(part))
@@ -51,6 +52,12 @@ def getitem(x: Tensor, index) -> Tensor:
 
 def setitem(x: Tensor, index, value) -> None:
     """``x[index] = value`` in place, for tensors that do not need gradients."""
+    if type(x._data) is not np.ndarray or (isinstance(value, Tensor)
+                                           and type(value._data) is not np.ndarray):
+        raise GraphError(at_user_site(
+            "setitem: x[...] = value with a graph's tensor; a graph cannot assign into part "
+            "of a value yet. Build the result out of place (fg.where, fg.cat, masked_fill)"
+        ))
     if STATE.grad_enabled and (x._rg or (isinstance(value, Tensor) and value._rg)):
         raise RuntimeError(at_user_site(
             f"setitem: cannot assign in place into a tensor of shape {x._data.shape} while "
@@ -112,6 +119,12 @@ def take_along_dim(input, indices, dim: int) -> Tensor:
 def nonzero(input, *, as_tuple: bool = False):
     """Indices of nonzero elements: an ``(n, ndim)`` int64 tensor, or one tensor per dim."""
     data = as_tensor_like(input)._data
+    if type(data) is not np.ndarray:
+        raise GraphError(at_user_site(
+            f"nonzero: how many elements of a graph's tensor (shape {data.shape}) are nonzero "
+            f"is known only when the graph runs; use a mask (x != 0) with fg.where, or run "
+            f"nonzero on the fetched array"
+        ))
     found = np.nonzero(data)
     if as_tuple:
         return tuple(Tensor._wrap(i.astype(np.int64)) for i in found)

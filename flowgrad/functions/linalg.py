@@ -7,6 +7,7 @@ import string
 from flowgrad.errors import ShapeError, at_user_site
 from flowgrad.functions._convert import operands, promote_all
 from flowgrad.ops import linalg as L
+from flowgrad.ops.rules import shapes_agree
 from flowgrad.tensor import Tensor
 
 
@@ -24,7 +25,7 @@ def _fixed_rank_matmul(op: str, ndim: int, expected: str, input, other) -> Tenso
     """``matmul`` restricted to operands of ``ndim`` dimensions (mm, bmm, dot)."""
     a, b = operands(input, other)
     if a._data.ndim != ndim or b._data.ndim != ndim or (
-        ndim == 3 and a._data.shape[0] != b._data.shape[0]
+        ndim == 3 and not shapes_agree(a._data.shape[:1], b._data.shape[:1])
     ):
         raise ShapeError(at_user_site(
             f"{op}: expects {expected}, got shapes {a._data.shape} and {b._data.shape}"

@@ -14,7 +14,7 @@ from flowgrad.functions._convert import as_tensor_like, cast, to_float
 from flowgrad.functions.elementwise import exp, log, sqrt, where
 from flowgrad.ops import reduce as R
 from flowgrad.ops import softmax as S
-from flowgrad.ops.rules import normalize_axes, normalize_axis, reduced_shape
+from flowgrad.ops.rules import normalize_axes, normalize_axis
 from flowgrad.tensor import Tensor
 
 #: The result of ``max(dim=...)`` / ``min(dim=...)``: ``values`` and ``indices``.
@@ -91,7 +91,10 @@ def var(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
     axes = _axes("var", x, dim)
     centered = x - R.sum_.bind(x, axes=axes, keepdim=True) / _count(x, axes)
     squares = R.sum_.bind(centered * centered, axes=axes, keepdim=bool(keepdim))
-    return squares / builtins.max(_count(x, axes) - correction, 0)
+    count = _count(x, axes)
+    if isinstance(count, Tensor):  # known at run time
+        return squares / (count - correction).clamp(min=0)
+    return squares / builtins.max(count - correction, 0)
 
 
 def std(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
@@ -173,11 +176,14 @@ def logsumexp(input, dim=None, keepdim: bool = False) -> Tensor:
     """``log(sum(exp(x)))`` over ``dim``, computed stably (shifted by the maximum)."""
     x = to_float(as_tensor_like(input))
     axes = _axes("logsumexp", x, dim)
-    if _count(x, axes):
+    shape = x._data.shape
+    if shape is None or 0 not in (shape if axes is None else [shape[a] for a in axes]):
         shift = R.amax.bind(x, axes=axes, keepdim=True).detach()
-        shift = where(shift.isfinite(), shift, 0.0)
+        # Infinite maxima shift by 0 (|shift| < inf is isfinite, as a graph can compute it).
+        finite = shift.isfinite() if type(shift._data) is np.ndarray else shift.abs() < math.inf
+        shift = where(finite, shift, 0.0)
     else:  # an empty sum (amax has no identity here): log(0) = -inf, as in PyTorch
-        shift = x.new_zeros(reduced_shape(x._data.shape, axes, True))
+        shift = R.sum_.bind(x.detach(), axes=axes, keepdim=True)  # zeros of the right shape
     total = R.sum_.bind(exp(x - shift), axes=axes, keepdim=True)
     result = log(total) + shift
     if not keepdim:

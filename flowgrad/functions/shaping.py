@@ -11,7 +11,7 @@ from flowgrad.errors import ShapeError, at_user_site
 from flowgrad.functions._convert import as_tensor_like, promote_all
 from flowgrad.ops import shape as S
 from flowgrad.ops.indexing import getitem
-from flowgrad.ops.rules import DynamicShape, UnknownShape, normalize_axis
+from flowgrad.ops.rules import DynamicShape, UnknownShape, normalize_axis, shapes_agree
 from flowgrad.tensor import Tensor
 
 
@@ -58,7 +58,8 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         raise ShapeError(at_user_site(
             f"flatten: start_dim {start_dim} comes after end_dim {end_dim}"
         ))
-    merged = math.prod(shape[start:end + 1])
+    merged = shape[start:end + 1]
+    merged = None if None in merged else math.prod(merged)  # None: known at run time
     return reshape(x, shape[:start] + (merged,) + shape[end + 1:])
 
 
@@ -67,7 +68,12 @@ def unflatten(input, dim: int, sizes) -> Tensor:
     x = as_tensor_like(input)
     shape = x._data.shape
     axis = normalize_axis("unflatten", dim, len(shape))
-    return reshape(x, shape[:axis] + tuple(sizes) + shape[axis + 1:])
+    sizes = tuple(sizes)
+    known = math.prod(d for d in sizes if d != -1)
+    if -1 in sizes and shape[axis] is not None and known and shape[axis] % known == 0:
+        # Resolved here, so a graph's other unknown dims can still be the one -1.
+        sizes = tuple(shape[axis] // known if d == -1 else d for d in sizes)
+    return reshape(x, shape[:axis] + sizes + shape[axis + 1:])
 
 
 def squeeze(input, dim=None) -> Tensor:
@@ -75,11 +81,12 @@ def squeeze(input, dim=None) -> Tensor:
     x = as_tensor_like(input)
     shape = x._data.shape
     if dim is None:
-        axes = {i for i, d in enumerate(shape) if d == 1}
+        axes = {i for i, d in enumerate(shape) if d == 1}  # a graph's None dims stay
     else:
         dims = dim if isinstance(dim, tuple | list) else (dim,)
         axes = {normalize_axis("squeeze", d, len(shape)) for d in dims}
-        axes = {a for a in axes if shape and shape[a] == 1}
+        # A named dim of unknown size (None) goes; the graph checks its size is 1 at run time.
+        axes = {a for a in axes if shape and shape[a] in (1, None)}
     return reshape(x, tuple(d for i, d in enumerate(shape) if i not in axes))
 
 
@@ -150,14 +157,25 @@ def expand(input, *sizes) -> Tensor:
     resolved = tuple(
         shape[i - lead] if d == -1 and i >= lead else d for i, d in enumerate(target)
     )
-    if any(d < 0 for d in resolved):
+    if any(d is not None and d < 0 for d in resolved):
         raise ShapeError(at_user_site(
             f"expand: -1 is only allowed for existing dimensions; got {target} for shape "
             f"{shape}"
         ))
     if resolved == shape:
         return x
+    if None in resolved:  # a graph's dims of unknown size keep their run-time sizes
+        return S.expand_to.bind(x, _expanded_like(x, resolved))
     return S.broadcast_to.bind(x, shape=resolved)
+
+
+def _expanded_like(x: Tensor, shape: tuple) -> Tensor:
+    """A graph value of ``shape``, whose None dims take their sizes from ``x`` at run time:
+    zeros of ``x``'s shape broadcast against zeros of the known sizes."""
+    from flowgrad.graph.build import full_like_node
+
+    known = np.zeros(tuple(1 if d is None else d for d in shape), dtype=x._data.dtype)
+    return full_like_node(x, 0) + Tensor._wrap(known)
 
 
 def broadcast_to(input, shape) -> Tensor:
@@ -191,7 +209,8 @@ def repeat(input, *repeats) -> Tensor:
     tiled = tuple(v for pair in zip(counts, shape, strict=True) for v in pair)
     x = reshape(x, interleaved)
     x = expand(x, tiled)
-    return reshape(x, tuple(c * d for c, d in zip(counts, shape, strict=True)))
+    return reshape(x, tuple(None if d is None else c * d
+                            for c, d in zip(counts, shape, strict=True)))
 
 
 def repeat_interleave(input, repeats: int, dim: int | None = None) -> Tensor:
@@ -203,7 +222,8 @@ def repeat_interleave(input, repeats: int, dim: int | None = None) -> Tensor:
     axis = normalize_axis("repeat_interleave", dim, len(shape))
     x = unsqueeze(x, axis + 1)
     x = expand(x, shape[:axis + 1] + (repeats,) + shape[axis + 1:])
-    return reshape(x, shape[:axis] + (shape[axis] * repeats,) + shape[axis + 1:])
+    size = None if shape[axis] is None else shape[axis] * repeats
+    return reshape(x, shape[:axis] + (size,) + shape[axis + 1:])
 
 
 def cat(tensors: Sequence, dim: int = 0) -> Tensor:
@@ -231,7 +251,7 @@ def stack(tensors: Sequence, dim: int = 0) -> Tensor:
         raise ShapeError(at_user_site("stack: expected a non-empty list of tensors"))
     first = xs[0]._data.shape
     for index, x in enumerate(xs):
-        if x._data.shape != first:
+        if not shapes_agree(x._data.shape, first):
             raise ShapeError(at_user_site(
                 f"stack: tensor {index} has shape {x._data.shape} but tensor 0 has shape "
                 f"{first}; stack needs equal shapes"
@@ -249,10 +269,11 @@ def split(input, split_size_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
         size = int(split_size_or_sections)
         if size <= 0:
             raise ValueError(f"split: split_size must be positive, got {size}")
+        length = _known_length("split", x, axis)
         sizes = [min(size, length - start) for start in range(0, length, size)] or [0]
     else:
         sizes = [int(s) for s in split_size_or_sections]
-        if sum(sizes) != length:
+        if length is not None and sum(sizes) != length:
             raise ShapeError(at_user_site(
                 f"split: sizes {sizes} add up to {sum(sizes)}, but dimension {dim} "
                 f"has size {length}"
@@ -271,7 +292,8 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     x = as_tensor_like(input)
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
-    length = x._data.shape[normalize_axis("chunk", dim, x._data.ndim)]
+    axis = normalize_axis("chunk", dim, x._data.ndim)
+    length = _known_length("chunk", x, axis)
     return split(x, max(-(-length // chunks), 1), dim)
 
 
@@ -280,7 +302,21 @@ def unbind(input, dim: int = 0) -> tuple[Tensor, ...]:
     x = as_tensor_like(input)
     axis = normalize_axis("unbind", dim, x._data.ndim)
     lead = (slice(None),) * axis
-    return tuple(getitem.bind(x, index=(*lead, i)) for i in range(x._data.shape[axis]))
+    length = _known_length("unbind", x, axis)
+    return tuple(getitem.bind(x, index=(*lead, i)) for i in range(length))
+
+
+def _known_length(op: str, x: Tensor, axis: int) -> int:
+    """The size of dimension ``axis``, which decides how many pieces ``op`` makes: a graph
+    must know it when it is built."""
+    length = x._data.shape[axis]
+    if length is None:
+        raise ShapeError(at_user_site(
+            f"{op}: dimension {axis} of shape {x._data.shape} has a size known only at run "
+            f"time, but the number of pieces depends on it; give that dimension a fixed size, "
+            f"or split it into explicit sizes"
+        ))
+    return length
 
 
 def flip(input, dims) -> Tensor:

@@ -34,8 +34,22 @@ def _sigmoid_kernel(x):
     return out
 
 
-def _zero_grad(ctx, g):
-    return (g.new_zeros(ctx.in_shapes[0]),)
+def _zero_grads(ctx, g):
+    """Zero gradients for every input (a step function); in a graph, zeros of ``g``'s
+    run-time shape, which autograd sums to each input's shape."""
+    if type(g._data) is np.ndarray:
+        return tuple(g.new_zeros(shape) for shape in ctx.in_shapes)
+    return (full_like.bind(g.detach(), value=0, dtype=g._data.dtype),) * len(ctx.in_shapes)
+
+
+def zeros_of(g, shape):
+    """Zeros of ``shape`` in ``g``'s dtype for a gradient rule to build on; when a graph knows
+    ``shape`` only at run time, of the shape of the value it belongs to (``shape.source``)."""
+    if type(shape) is tuple:
+        return g.new_zeros(shape)
+    from flowgrad.tensor import Tensor
+
+    return full_like.bind(Tensor._wrap(shape.source), value=0, dtype=g._data.dtype)
 
 
 # -- unary ------------------------------------------------------------------------------------
@@ -75,10 +89,10 @@ relu = Primitive("relu", lambda x: _clip_kernel(x, 0, None), unary("relu"),
                  lambda ctx, g: (g.where(ctx.output > 0, 0),), save_output=True)
 abs_ = Primitive("abs", np.abs, unary("abs"), lambda ctx, g: (g * ctx.inputs[0].sign(),),
                  save_inputs=(0,))
-sign = Primitive("sign", np.sign, unary("sign"), _zero_grad)
-floor = Primitive("floor", np.floor, unary_float("floor"), _zero_grad)
-ceil = Primitive("ceil", np.ceil, unary_float("ceil"), _zero_grad)
-round_ = Primitive("round", np.round, unary_float("round"), _zero_grad)
+sign = Primitive("sign", np.sign, unary("sign"), _zero_grads)
+floor = Primitive("floor", np.floor, unary_float("floor"), _zero_grads)
+ceil = Primitive("ceil", np.ceil, unary_float("ceil"), _zero_grads)
+round_ = Primitive("round", np.round, unary_float("round"), _zero_grads)
 
 
 def _invert_rule(x):
@@ -178,8 +192,7 @@ maximum = Primitive("maximum", np.maximum, binary("maximum"),
 minimum = Primitive("minimum", np.minimum, binary("minimum"),
                     _extremum_vjp(lambda a, b: a < b), save_inputs=(0, 1))
 floor_divide = Primitive("floor_divide", np.floor_divide, binary("floor_divide", kinds="iuf"),
-                         lambda ctx, g: (g.new_zeros(ctx.in_shapes[0]),
-                                         g.new_zeros(ctx.in_shapes[1])))
+                         _zero_grads)
 remainder = Primitive("remainder", np.remainder, binary("remainder", kinds="iuf"),
                       _remainder_vjp, save_inputs=(0, 1))
 

@@ -61,6 +61,9 @@ def _matmul_vjp(ctx, g):
 
 def _restore(grad, matrix_shape: tuple, shape: tuple):
     """Sum over broadcast batch dimensions, then drop the axis a 1-D operand was given."""
+    if len(shape) == 1 and None in shape:  # a vector of a graph, its length known at run time
+        lead = tuple(range(grad.ndim - 2))
+        return (grad.sum(dim=lead) if lead else grad).reshape(shape)
     grad = sum_to_shape(grad, matrix_shape)
     return grad if matrix_shape == shape else grad.reshape(shape)
 

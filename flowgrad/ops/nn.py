@@ -21,7 +21,7 @@ import numpy as np
 
 from flowgrad.errors import DTypeError, ShapeError, at_user_site
 from flowgrad.ops.base import Primitive
-from flowgrad.ops.rules import shape_of
+from flowgrad.ops.rules import shape_of, shapes_agree
 
 INT64 = np.dtype(np.int64)
 
@@ -229,8 +229,8 @@ def _conv2d_vjp(ctx, g):
     attrs = _conv_attrs(ctx)
     grad_x = grad_w = grad_b = None
     if need_x:
-        grad_x = conv2d_backward_input.bind(g, ctx.input(1), input_shape=ctx.in_shapes[0],
-                                            **attrs)
+        grad_x = conv2d_backward_input.bind(g, ctx.input(1),
+                                            input_shape=tuple(ctx.in_shapes[0]), **attrs)
     with_bias = bool(need_b) and need_b[0]
     if need_w or with_bias:
         # With a bias, one matmul gives both gradients (see _backward_weight_kernel).
@@ -252,11 +252,12 @@ conv2d = Primitive("conv2d", _conv2d_kernel, _conv2d_rule, _conv2d_vjp, save_inp
 def _backward_input_kernel(g, weight, *, input_shape, stride, padding, dilation, groups):
     n, out_channels, oh, ow = g.shape
     _, per_group, kh, kw = weight.shape
+    # Batch and channels from the arrays: a graph may know them only at run time (None).
+    input_shape = (n, per_group * groups, *input_shape[2:])
     matrix = weight.reshape(groups, out_channels // groups, per_group * kh * kw)
     grads = g.reshape(n, groups, out_channels // groups, oh * ow)
     cols = np.matmul(matrix.transpose(0, 2, 1), grads)  # (N, groups, C/groups*kH*kW, oH*oW)
-    return _col2im(cols, tuple(input_shape), (kh, kw), stride, padding, dilation, groups,
-                   (oh, ow))
+    return _col2im(cols, input_shape, (kh, kw), stride, padding, dilation, groups, (oh, ow))
 
 
 def _backward_input_rule(g, weight, *, input_shape, stride, padding, dilation, groups):
@@ -349,7 +350,7 @@ def _backward_weight_vjp(ctx, gg):
     bias = ()
     if ctx.attrs["bias"]:
         gg, bias = gg[:, :-1].reshape(weight_shape), (gg[:, -1],)
-    grad_x = (conv2d_backward_input.bind(g, gg, input_shape=ctx.in_shapes[0], **attrs)
+    grad_x = (conv2d_backward_input.bind(g, gg, input_shape=tuple(ctx.in_shapes[0]), **attrs)
               if need_x else None)
     grad_g = _conv_to(ctx.in_shapes[1], attrs, x, gg, *bias) if need_g else None
     return grad_x, grad_g
@@ -497,7 +498,7 @@ def _max_pool2d_rule(x, argmax):
 
 def _max_pool2d_vjp(ctx, g):
     argmax = ctx.input(1)
-    return max_pool2d_backward.bind(g, argmax, input_shape=ctx.in_shapes[0]), None
+    return max_pool2d_backward.bind(g, argmax, input_shape=tuple(ctx.in_shapes[0])), None
 
 
 # Max pooling given the positions of the maxima: it takes them. Its gradient scatters back.
@@ -506,6 +507,7 @@ max_pool2d = Primitive("max_pool2d", _max_pool2d_kernel, _max_pool2d_rule, _max_
 
 
 def _max_pool2d_backward_kernel(g, argmax, *, input_shape):
+    input_shape = (g.shape[0], *input_shape[1:])  # a graph may know the batch at run time only
     grad = np.zeros(int(np.prod(input_shape)), dtype=g.dtype)
     # add.at, not assignment: overlapping windows can share a maximum.
     np.add.at(grad, argmax.ravel(), g.ravel())
@@ -515,7 +517,7 @@ def _max_pool2d_backward_kernel(g, argmax, *, input_shape):
 def _max_pool2d_backward_rule(g, argmax, *, input_shape):
     _float_rule("max_pool2d_backward", g)
     _check_argmax("max_pool2d_backward", argmax)
-    if shape_of(g) != shape_of(argmax):
+    if not shapes_agree(shape_of(g), shape_of(argmax)):
         raise ShapeError(at_user_site(
             f"max_pool2d_backward: gradient of shape {shape_of(g)} does not match the "
             f"positions of shape {shape_of(argmax)}"
@@ -574,7 +576,7 @@ def _avg_pool2d_rule(x, *, kernel, stride, padding, ceil_mode, count_include_pad
 
 
 def _avg_pool2d_vjp(ctx, g):
-    return (avg_pool2d_backward.bind(g, input_shape=ctx.in_shapes[0], **ctx.attrs),)
+    return (avg_pool2d_backward.bind(g, input_shape=tuple(ctx.in_shapes[0]), **ctx.attrs),)
 
 
 avg_pool2d = Primitive("avg_pool2d", _avg_pool2d_kernel, _avg_pool2d_rule, _avg_pool2d_vjp)
@@ -583,6 +585,7 @@ avg_pool2d = Primitive("avg_pool2d", _avg_pool2d_kernel, _avg_pool2d_rule, _avg_
 def _avg_pool2d_backward_kernel(g, *, input_shape, kernel, stride, padding, ceil_mode,
                                 count_include_pad, divisor_override):
     dilation = (1, 1)
+    input_shape = (g.shape[0], *input_shape[1:])  # a graph may know the batch at run time only
     out_hw, widths = _pool_geometry(input_shape, kernel, stride, padding, dilation, ceil_mode)
     share = g / _avg_divisor(input_shape, kernel, stride, padding, ceil_mode,
                              count_include_pad, divisor_override, g.dtype)
@@ -600,7 +603,7 @@ def _avg_pool2d_backward_kernel(g, *, input_shape, kernel, stride, padding, ceil
 def _avg_pool2d_backward_rule(g, *, input_shape, **attrs):
     shape = tuple(input_shape)
     out_shape, dtype = _avg_pool2d_rule(_Aval(shape, g.dtype), **attrs)
-    if shape_of(g) != out_shape:
+    if not shapes_agree(shape_of(g), out_shape):
         raise ShapeError(at_user_site(
             f"avg_pool2d_backward: gradient of shape {shape_of(g)} does not match the pooled "
             f"output {out_shape}"

@@ -46,6 +46,16 @@ def is_dynamic(shape) -> bool:
     return shape is None or isinstance(shape, UnknownShape) or None in shape
 
 
+def shapes_agree(a: tuple, b: tuple) -> bool:
+    """Whether two shapes can be one at run time: same rank, and equal sizes wherever both
+    are known (an unknown ``None`` size agrees with any)."""
+    if a == b:
+        return True
+    return len(a) == len(b) and all(
+        x == y or x is None or y is None for x, y in zip(a, b, strict=True)
+    )
+
+
 def broadcast_shapes(op: str, *shapes: tuple) -> tuple:
     """NumPy broadcasting of several shapes; ``None`` (unknown) dims stay unknown."""
     ndim = max((len(s) for s in shapes), default=0)

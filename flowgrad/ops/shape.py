@@ -12,7 +12,7 @@ import numpy as np
 
 from flowgrad.errors import ShapeError, at_user_site
 from flowgrad.ops.base import Primitive
-from flowgrad.ops.rules import normalize_axis, same_dtype, shape_of
+from flowgrad.ops.rules import normalize_axis, same_dtype, shape_of, shapes_agree
 
 
 def infer_reshape(op: str, shape: tuple, target: tuple) -> tuple:
@@ -120,28 +120,43 @@ def _concat_rule(*xs, axis):
     dtype = same_dtype("cat", *xs)
     first = shape_of(xs[0])
     axis = normalize_axis("cat", axis, len(first))
+    out = list(first)
     total = 0
     for index, x in enumerate(xs):
         shape = shape_of(x)
-        if len(shape) != len(first) or any(
-            a != b for i, (a, b) in enumerate(zip(shape, first, strict=True)) if i != axis
-        ):
+        if not shapes_agree(shape[:axis] + shape[axis + 1:], first[:axis] + first[axis + 1:]):
             raise ShapeError(at_user_site(
                 f"cat: tensor {index} has shape {shape}, which does not match shape {first} "
                 f"of tensor 0 outside dimension {axis}"
             ))
+        # A size known in any input is the size (a graph's None dims agree with it).
+        out = [d if d is not None else s for d, s in zip(out, shape, strict=True)]
         total = None if total is None or shape[axis] is None else total + shape[axis]
-    return first[:axis] + (total,) + first[axis + 1:], dtype
+    out[axis] = total
+    return tuple(out), dtype
 
 
 def _concat_vjp(ctx, g):
     axis = ctx.attrs["axis"] % g.ndim
+    sizes = [shape[axis] for shape in ctx.in_shapes]
+    if sizes.count(None) > 1:
+        raise ShapeError(at_user_site(
+            f"gradient of cat: inputs of sizes {sizes} along dimension {axis}; with more than "
+            f"one size known only at run time the pieces of the gradient cannot be found"
+        ))
+    # In a graph, the pieces after one of unknown size (None) are cut from the end.
+    unknown = sizes.index(None) if None in sizes else len(sizes)
     grads, start = [], 0
     lead = (slice(None),) * axis
-    for shape, needed in zip(ctx.in_shapes, ctx.needs_grad, strict=True):
-        stop = start + shape[axis]
-        grads.append(g[(*lead, slice(start, stop))] if needed else None)
-        start = stop
+    for i, (size, needed) in enumerate(zip(sizes, ctx.needs_grad, strict=True)):
+        if i < unknown:
+            piece = slice(start, start + size)
+            start += size
+        else:
+            after = sum(sizes[i + 1:])
+            first = start if i == unknown else -(after + size)
+            piece = slice(0, 0) if size == 0 else slice(first, -after if after else None)
+        grads.append(g[(*lead, piece)] if needed else None)
     return tuple(grads)
 
 
@@ -162,8 +177,7 @@ def _pad_rule(x, widths, value):
 
 
 def _pad_vjp(ctx, g):
-    index = tuple(slice(b, b + d) for d, (b, _) in zip(ctx.in_shapes[0], ctx.attrs["widths"],
-                                                      strict=True))
+    index = tuple(slice(before, -after or None) for before, after in ctx.attrs["widths"])
     return (g[index],)
 
 

@@ -58,7 +58,7 @@ def check_float(op: str, *tensors) -> None:
 def check_channels(op: str, input_shape: tuple, channels: int, spatial: int) -> None:
     """Raise a ShapeError naming ``op`` when ``input_shape`` does not have ``channels``."""
     got = input_shape[-spatial - 1]
-    if got == channels:
+    if got == channels or got is None:  # None: a graph checks it at run time
         return
     hint = ""
     if input_shape[-1] == channels and spatial == 2:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from flowgrad import random as fg_random
-from flowgrad.errors import DTypeError, ShapeError, at_user_site
+from flowgrad.errors import DTypeError, GraphError, ShapeError, at_user_site
 from flowgrad.functions import as_tensor
 from flowgrad.random import Generator
 from flowgrad.tensor import Tensor
@@ -35,10 +35,22 @@ def _keep_mask(x: Tensor, p: float, mask_shape: tuple, generator: Generator | No
         raise DTypeError(at_user_site(
             f"dropout: expected a floating-point tensor, got {dtype}; convert it with .float()"
         ))
+    _check_eager("dropout", x)
     draw_dtype = np.float32 if dtype == np.float32 else np.float64  # what NumPy can draw
     draws = fg_random.resolve(generator).random(mask_shape, dtype=draw_dtype)
     scale = dtype.type(1.0 / (1.0 - p))
     return np.where(draws >= p, scale, dtype.type(0))
+
+
+def _check_eager(name: str, x: Tensor) -> None:
+    """A GraphError for a graph's input: a mask drawn now would be one constant, the same in
+    every run, where training needs a new one each time (graphs cannot draw at run time yet)."""
+    if type(x._data) is not np.ndarray:
+        raise GraphError(at_user_site(
+            f"{name}: in training mode dropout draws a new random mask for every batch, which "
+            f"a graph cannot do yet (a mask drawn while building would be the same in every "
+            f"run); call .eval() on the layer (or training=False) in graph mode"
+        ))
 
 
 def _apply(x: Tensor, mask: np.ndarray, inplace: bool) -> Tensor:
@@ -117,6 +129,7 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
         return x
     if p == 1.0:
         return x.mul_(0.0) if inplace else x * 0.0
+    _check_eager("alpha_dropout", x)
     dtype = x._data.dtype
     keep = fg_random.resolve(generator).random(x.shape) >= p
     a = ((1 - p) * (1 + p * _SELU_SATURATION ** 2)) ** -0.5

@@ -30,7 +30,8 @@ from flowgrad.functions import (
     where,
 )
 from flowgrad.functions._convert import as_tensor_like
-from flowgrad.ops.rules import broadcast_shapes
+from flowgrad.ops import reduce as R
+from flowgrad.ops.rules import broadcast_shapes, shapes_agree
 from flowgrad.tensor import Tensor
 
 __all__ = [
@@ -99,7 +100,7 @@ def _floating(loss: str, what: str, value) -> Tensor:
 
 
 def _same_shape(loss: str, input: Tensor, target: Tensor) -> None:
-    if input.shape != target.shape:
+    if not shapes_agree(input.shape, target.shape):
         raise ShapeError(at_user_site(
             f"{loss}: target shape {tuple(target.shape)} differs from input shape "
             f"{tuple(input.shape)}; they must be equal (reshape the target, e.g. "
@@ -111,7 +112,7 @@ def _regression_operands(loss: str, input, target) -> tuple[Tensor, Tensor]:
     """Input and target of an elementwise regression loss; broadcasting warns, as in PyTorch."""
     input = _floating(loss, "input", input)
     target = as_tensor_like(target)
-    if input.shape != target.shape:
+    if not shapes_agree(input.shape, target.shape):
         broadcast_shapes(loss, input.shape, target.shape)  # ShapeError when impossible
         warnings.warn(
             at_user_site(
@@ -130,7 +131,7 @@ def _elementwise_weight(loss: str, weight, input: Tensor) -> Tensor | None:
     if weight is None:
         return None
     weight = _floating(loss, "weight", weight)
-    if weight.shape != input.shape:
+    if not shapes_agree(weight.shape, input.shape):
         raise ShapeError(at_user_site(
             f"{loss}: weight shape {tuple(weight.shape)} differs from input shape "
             f"{tuple(input.shape)}; they must be equal"
@@ -251,8 +252,8 @@ def _broadcast_weight(loss: str, what: str, weight, shape: tuple) -> Tensor | No
         return None
     weight = _floating(loss, what, weight)
     try:
-        fits = np.broadcast_shapes(weight.shape, shape) == tuple(shape)
-    except ValueError:
+        fits = shapes_agree(broadcast_shapes(loss, weight.shape, shape), tuple(shape))
+    except ShapeError:
         fits = False
     if not fits:
         raise ShapeError(at_user_site(
@@ -285,7 +286,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     input, target = _binary_operands(loss_name, input, target)
     weight = _broadcast_weight(loss_name, "weight", weight, input.shape)
     data = input._data
-    if data.size and not (data.min() >= 0 and data.max() <= 1):
+    if type(data) is np.ndarray and data.size and not (data.min() >= 0 and data.max() <= 1):
         raise ValueError(at_user_site(
             f"{loss_name}: input must hold probabilities in [0, 1], got values from "
             f"{data.min()} to {data.max()} (shape {data.shape}); for raw scores (logits) use "
@@ -375,12 +376,14 @@ def _check_class_indices(loss: str, input: Tensor, target: Tensor, class_dim: in
                          ignore_index: int) -> bool:
     """Check integer class-index targets; return whether any equals ``ignore_index``."""
     expected = _index_shape(input, class_dim)
-    if tuple(target.shape) != expected:
+    if not shapes_agree(tuple(target.shape), expected):
         raise ShapeError(at_user_site(
             f"{loss}: input of shape {tuple(input.shape)} {_shape_names(input)} needs class "
             f"indices of shape {expected}, got target of shape {tuple(target.shape)}"
         ))
     data = target._data
+    if type(data) is not np.ndarray:
+        return True  # a graph's targets are known at run time: mask ignore_index there
     if not data.size:
         return False
     classes = input.shape[class_dim]
@@ -603,7 +606,12 @@ def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None,
         loss = where(positive, target * log(where(positive, target, 1.0)), 0.0) - target * input
     if reduction == "batchmean":
         total = loss.sum()
-        return total / input.shape[0] if input.ndim else total
+        if not input.ndim:
+            return total
+        batch = input.shape[0]
+        if batch is None:  # a graph's batch size, known at run time
+            batch = R.count.bind(input.detach(), axes=(0,), dtype=input._data.dtype)
+        return total / batch
     return _reduce(loss, reduction)
 
 

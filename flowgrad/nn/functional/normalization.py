@@ -17,6 +17,7 @@ from flowgrad import functions as fg
 from flowgrad.autograd.mode import no_grad
 from flowgrad.errors import ShapeError, at_user_site
 from flowgrad.functions import as_tensor
+from flowgrad.ops import reduce as R
 from flowgrad.tensor import Tensor
 
 __all__ = [
@@ -38,7 +39,7 @@ def check_channels(who: str, input: Tensor, num_features: int) -> None:
 def check_batch_statistics(who: str, input: Tensor) -> None:
     """A ValueError unless each channel has more than one value to take statistics of."""
     shape = tuple(input.shape)
-    if _values_per_channel(shape) <= 1:
+    if None not in shape and _values_per_channel(shape) <= 1:  # None: known at run time
         raise ValueError(at_user_site(
             f"{who}: expected more than 1 value per channel when training, got input of shape "
             f"{shape}; use a larger batch, or eval() mode"
@@ -98,7 +99,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 
     check_batch_statistics("batch_norm", x)
     axes = (0, *range(2, x.ndim))
-    count = _values_per_channel(tuple(x.shape))
+    if None in tuple(x.shape):  # a graph's batch size: the count is known at run time
+        count = R.count.bind(x.detach(), axes=axes, dtype=x._data.dtype)
+    else:
+        count = _values_per_channel(tuple(x.shape))
     mean = x.mean(axes, keepdim=True)
     centered = x + (-mean)  # the gradient's negation then runs on the small mean
     var = (centered * centered).sum(axes, keepdim=True) / count
@@ -113,7 +117,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             if running_mean is not None:
                 running_mean.mul_(1 - momentum).add_(mean.detach().reshape(-1), alpha=momentum)
             if running_var is not None:
-                unbiased = var.detach().reshape(-1) * (count / max(count - 1, 1))
+                correction = (count / (count - 1).clamp(min=1) if isinstance(count, Tensor)
+                              else count / max(count - 1, 1))
+                unbiased = var.detach().reshape(-1) * correction
                 running_var.mul_(1 - momentum).add_(unbiased, alpha=momentum)
     return out
 
@@ -197,7 +203,9 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
             f"group_norm: expected input (N, C, *) with C divisible by num_groups="
             f"{num_groups}, got shape {shape}"
         ))
-    grouped = x.reshape(shape[0], num_groups, -1)
+    per_group = shape[1:]
+    per_group = None if None in per_group else math.prod(per_group) // num_groups
+    grouped = x.reshape(shape[0], num_groups, -1 if per_group is None else per_group)
     mean = grouped.mean(-1, keepdim=True)
     centered = grouped + (-mean)  # the gradient's negation then runs on the small mean
     var = (centered * centered).mean(-1, keepdim=True)

@@ -71,10 +71,9 @@ def _max_pool(op: str, input, kernel_size, stride, padding, dilation, ceil_mode:
     out = _restore(nn_ops.max_pool2d.bind(x, argmax), unbatched, spatial)
     if not return_indices:
         return out
-    # PyTorch's indices count within each (H, W) plane: subtract each plane's start.
-    n, c, h, w = x.shape
-    starts = Tensor._wrap(np.arange(0, n * c * h * w, h * w, dtype=np.int64).reshape(n, c, 1, 1))
-    return out, _restore(argmax - starts, unbatched, spatial)
+    # PyTorch's indices count within each (H, W) plane: the flat position modulo its size.
+    h, w = x.shape[2:]
+    return out, _restore(argmax % (h * w), unbatched, spatial)
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,

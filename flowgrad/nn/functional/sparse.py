@@ -6,7 +6,7 @@ import numpy as np
 
 from flowgrad import functions as fg
 from flowgrad.autograd.mode import no_grad
-from flowgrad.errors import DTypeError, ShapeError, at_user_site
+from flowgrad.errors import DTypeError, GraphError, ShapeError, at_user_site
 from flowgrad.functions import as_tensor
 from flowgrad.tensor import Tensor
 
@@ -20,6 +20,8 @@ def check_indices(who: str, indices: Tensor, num_embeddings: int) -> None:
         raise DTypeError(at_user_site(
             f"{who}: indices must be an integer tensor, got {data.dtype}; convert with .long()"
         ))
+    if type(data) is not np.ndarray:
+        return  # a graph's indices are known at run time
     if data.size and (data.min() < 0 or data.max() >= num_embeddings):
         bad = data[(data < 0) | (data >= num_embeddings)].flat[0]
         raise IndexError(at_user_site(
@@ -70,11 +72,17 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     if padding_idx is not None and padding_idx < 0:
         padding_idx += num_embeddings
     if max_norm is not None:
+        if type(indices._data) is not np.ndarray:
+            raise GraphError(at_user_site(
+                "embedding: max_norm rescales the rows looked up in the weight in place, "
+                "which a graph cannot do yet; use max_norm=None in graph mode (or renormalise "
+                "the weight eagerly between runs)"
+            ))
         _renorm_rows(weight, indices._data, max_norm, norm_type)
     rows = weight[indices]
     if padding_idx is not None and rows.requires_grad:
         padding = indices == padding_idx
-        if padding._data.any():
+        if type(padding._data) is not np.ndarray or padding._data.any():
             rows = fg.where(padding.unsqueeze(-1), rows.detach(), rows)
     return rows
 

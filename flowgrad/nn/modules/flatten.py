@@ -64,6 +64,8 @@ class Unflatten(Module):
         if not -len(shape) <= self.dim < len(shape):
             return False
         size = shape[self.dim]
+        if size is None:  # a graph's size known at run time: reshape checks it then
+            return True
         known = math.prod(d for d in sizes if d != -1)
         if -1 in sizes:
             return known > 0 and size % known == 0
