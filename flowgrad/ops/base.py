@@ -48,6 +48,7 @@ class Primitive:
         save_inputs: tuple[int, ...] | slice = (),
         save_output: bool = False,
         view: bool = False,
+        random: bool = False,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -56,6 +57,7 @@ class Primitive:
         self.save_inputs = save_inputs
         self.save_output = save_output
         self.view = view  # the output may share memory with input 0 (shares its version)
+        self.random = random  # draws new values at every call: never folded or merged
         self.backward_name = "".join(p.capitalize() for p in name.split("_")) + "Backward"
 
     def __repr__(self) -> str:

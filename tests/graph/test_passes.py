@@ -507,3 +507,19 @@ def test_fold_computes_shape_only_ops_of_a_static_shape():
         np.testing.assert_array_equal(sess.run(seeded, {x: data}), np.full((4, 3), 1 / 12,
                                                                              np.float32))
         assert sess.run(dynamic, {y: data}) == data.mean()
+
+
+def test_random_draws_are_never_merged_or_folded():
+    from flowgrad.ops.random import keep_mask
+
+    with fg.Graph().as_default() as g:
+        x = fg.placeholder(fg.float32, shape=(1000,), name="x")
+        const = fg.constant(np.ones(1000, np.float32))
+        masks = [keep_mask.bind(v, p=0.5, channel_dims=None, generator=None)
+                 for v in (x, x, const)]
+    optimized = g.explain(masks)
+    assert "merged" not in optimized and "folded keep_mask" not in optimized
+    with fg.Session(g) as sess:
+        first, second, third = sess.run(masks, {x: np.ones(1000, np.float32)})
+    assert not np.array_equal(first, second) and not np.array_equal(second, third)
+    assert set(np.unique(first)) == {0.0, 2.0}

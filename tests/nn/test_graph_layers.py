@@ -289,15 +289,26 @@ def test_batch_norm_in_training_mode_updates_running_statistics() -> None:
 @pytest.mark.parametrize("make", [lambda: nn.Dropout(0.5), lambda: nn.Dropout2d(0.5),
                                   lambda: nn.AlphaDropout(0.5)],
                          ids=["Dropout", "Dropout2d", "AlphaDropout"])
-def test_dropout_in_training_mode_is_refused_in_a_graph(make) -> None:
-    """A mask drawn while building would be one constant for every run: an error says so
-    (and the fix), for known and unknown batch sizes alike."""
+def test_dropout_in_a_graph_draws_a_new_mask_every_run(make) -> None:
+    """The mask is a node that draws when the graph runs: new each run, the same as eager
+    for the same seed, for known and unknown batch sizes alike."""
     layer = make()
+    data = np.random.default_rng(0).standard_normal((4, 2, 3, 3)).astype(np.float32) + 3
+    fg.manual_seed(7)
+    eager = [layer(fg.tensor(data)).numpy() for _ in range(2)]
     for shape in ((None, 2, 3, 3), (4, 2, 3, 3)):
         with fg.Graph().as_default():
             placeholder = fg.placeholder(fg.float32, shape=shape, name="x")
-            with pytest.raises(fg.errors.GraphError, match=r"new random mask.*\.eval\(\)"):
-                layer(placeholder)
+            out = layer(placeholder)
+            (grad,) = fg.gradients(out.sum(), [placeholder])
+            with fg.Session() as sess:
+                fg.manual_seed(7)
+                runs = [sess.run([out, grad], {placeholder: data}) for _ in range(2)]
+        for (value, gradient), expected in zip(runs, eager, strict=True):
+            np.testing.assert_allclose(value, expected, rtol=1e-6)
+            if not isinstance(layer, nn.AlphaDropout):  # the gradient is the mask itself
+                np.testing.assert_allclose(gradient * data, expected, rtol=1e-6)
+        assert not np.array_equal(runs[0][0], runs[1][0])
 
 
 def test_embedding_max_norm_is_refused_in_a_graph() -> None:

@@ -30,6 +30,7 @@ from flowgrad.ops import PRIMITIVES
 from flowgrad.ops import elementwise as E
 from flowgrad.ops import reduce as R
 from flowgrad.ops import shape as S
+from flowgrad.ops.random import keep_mask
 
 gen = Inputs(seed=2024)
 CASES: list[Case] = []
@@ -1172,6 +1173,9 @@ add(case("sum_to-like", lambda m, g, like: S.sum_to.bind(g, like.detach(), shape
          _shape_inputs.randn(3, 2), torch_fn=None),
     case("count", lambda m, x: R.count.bind(x, axes=(1,), dtype=np.float32),
          lambda x: np.array(3, dtype=np.float32), _shape_inputs.randn(2, 3), grad=False,
+         torch_fn=None),
+    case("keep_mask-p0", lambda m, x: keep_mask.bind(x, p=0.0, channel_dims=1, generator=None),
+         lambda x: np.ones((2, 1), x.dtype), _shape_inputs.randn(2, 3), grad=False,
          torch_fn=None),
     case("full_like", lambda m, x: E.full_like.bind(x, value=2.5, dtype=np.float32),
          lambda x: np.full_like(x, 2.5, dtype=np.float32), _shape_inputs.randn(2, 3), grad=False,

@@ -52,8 +52,8 @@ def cse(program: Program) -> PassResult:
 def node_key(node: Node, mapping: dict[Node, Node]) -> tuple | None:
     """What decides ``node``'s value, as a hashable key (inputs after ``mapping``); None for
     nodes that never merge."""
-    if node.op in _NEVER_MERGED:
-        return None
+    if node.op in _NEVER_MERGED or (node.prim is not None and node.prim.random):
+        return None  # two draws are two values
     if node.op == "constant":
         return ("constant", ArrayKey(node.attrs["value"]))
     inputs = tuple(mapping.get(n, n) for n in node.inputs)  # Nodes hash by identity

@@ -37,7 +37,8 @@ def fold(program: Program) -> PassResult:
     for node in program.nodes:
         if node.op == "constant":
             values[node] = node.attrs["value"]
-        elif (node.op not in SPECIAL_OPS and node.prim is not None and node.inputs
+        elif (node.op not in SPECIAL_OPS and node.prim is not None and not node.prim.random
+              and node.inputs
               and all(n in values or _shape_only(node, n) for n in node.inputs)):
             folded, note = fold_node(node, [values[n] if n in values else _stand_in(n)
                                             for n in node.inputs])

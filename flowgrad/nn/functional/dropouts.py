@@ -1,18 +1,17 @@
 """Dropout: zero random elements (or whole channels) while training, scaling the kept ones by
 ``1 / (1 - p)`` so the expected value is unchanged; the identity in evaluation.
 
-Masks are drawn from flowgrad's default generator (or ``generator=``), so ``fg.manual_seed``
-makes them reproducible. The mask is a constant: the gradient is the same mask times the
-upstream gradient (one multiplication forward, one backward).
+Masks are drawn by the ``keep_mask`` primitive from flowgrad's default generator (or
+``generator=``), so ``fg.manual_seed`` makes them reproducible, and a graph draws a new mask at
+every run. The gradient is the same mask times the upstream gradient (one multiplication
+forward, one backward).
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from flowgrad import random as fg_random
-from flowgrad.errors import DTypeError, GraphError, ShapeError, at_user_site
-from flowgrad.functions import as_tensor
+from flowgrad.errors import ShapeError, at_user_site
+from flowgrad.functions import as_tensor, where
+from flowgrad.ops.random import keep_mask
 from flowgrad.random import Generator
 from flowgrad.tensor import Tensor
 
@@ -27,35 +26,15 @@ def _check_p(name: str, p: float) -> None:
         raise ValueError(f"{name}: dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _keep_mask(x: Tensor, p: float, mask_shape: tuple, generator: Generator | None
-               ) -> np.ndarray:
-    """``1 / (1 - p)`` where an element is kept (probability ``1 - p``), 0 where dropped."""
-    dtype = x._data.dtype
-    if dtype.kind != "f":
-        raise DTypeError(at_user_site(
-            f"dropout: expected a floating-point tensor, got {dtype}; convert it with .float()"
-        ))
-    _check_eager("dropout", x)
-    draw_dtype = np.float32 if dtype == np.float32 else np.float64  # what NumPy can draw
-    draws = fg_random.resolve(generator).random(mask_shape, dtype=draw_dtype)
-    scale = dtype.type(1.0 / (1.0 - p))
-    return np.where(draws >= p, scale, dtype.type(0))
+def _keep_mask(x: Tensor, p: float, channel_dims: int | None, generator: Generator | None
+               ) -> Tensor:
+    """``1 / (1 - p)`` where an element (or channel) is kept, 0 where dropped: drawn when
+    the primitive runs, so a graph draws a new mask at every run."""
+    return keep_mask.bind(x.detach(), p=p, channel_dims=channel_dims, generator=generator)
 
 
-def _check_eager(name: str, x: Tensor) -> None:
-    """A GraphError for a graph's input: a mask drawn now would be one constant, the same in
-    every run, where training needs a new one each time (graphs cannot draw at run time yet)."""
-    if type(x._data) is not np.ndarray:
-        raise GraphError(at_user_site(
-            f"{name}: in training mode dropout draws a new random mask for every batch, which "
-            f"a graph cannot do yet (a mask drawn while building would be the same in every "
-            f"run); call .eval() on the layer (or training=False) in graph mode"
-        ))
-
-
-def _apply(x: Tensor, mask: np.ndarray, inplace: bool) -> Tensor:
-    constant = Tensor._wrap(mask)
-    return x.mul_(constant) if inplace else x * constant
+def _apply(x: Tensor, mask: Tensor, inplace: bool) -> Tensor:
+    return x.mul_(mask) if inplace else x * mask
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
@@ -77,7 +56,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return x
     if p == 1.0:
         return x.mul_(0.0) if inplace else x * 0.0
-    return _apply(x, _keep_mask(x, p, x.shape, generator), inplace)
+    return _apply(x, _keep_mask(x, p, None, generator), inplace)
 
 
 def _feature_dropout(name: str, input: Tensor, p: float, training: bool, inplace: bool,
@@ -92,12 +71,10 @@ def _feature_dropout(name: str, input: Tensor, p: float, training: bool, inplace
         ))
     if not training or p == 0.0:
         return x
-    batched = x.ndim == ranks[-1]
-    channel_dims = 2 if batched else 1
-    mask_shape = tuple(x.shape[:channel_dims]) + (1,) * (x.ndim - channel_dims)
+    channel_dims = 2 if x.ndim == ranks[-1] else 1  # batched, or one sample
     if p == 1.0:
         return x.mul_(0.0) if inplace else x * 0.0
-    return _apply(x, _keep_mask(x, p, mask_shape, generator), inplace)
+    return _apply(x, _keep_mask(x, p, channel_dims, generator), inplace)
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
@@ -129,13 +106,11 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
         return x
     if p == 1.0:
         return x.mul_(0.0) if inplace else x * 0.0
-    _check_eager("alpha_dropout", x)
-    dtype = x._data.dtype
-    keep = fg_random.resolve(generator).random(x.shape) >= p
+    keep = _keep_mask(x, p, None, generator) != 0
     a = ((1 - p) * (1 + p * _SELU_SATURATION ** 2)) ** -0.5
     b = -a * _SELU_SATURATION * p
-    scale = Tensor._wrap(np.where(keep, a, 0.0).astype(dtype))
-    offset = Tensor._wrap(np.where(keep, b, a * _SELU_SATURATION + b).astype(dtype))
+    scale = where(keep, a, 0.0).to(x.dtype)
+    offset = where(keep, b, a * _SELU_SATURATION + b).to(x.dtype)
     if inplace:
         return x.mul_(scale).add_(offset)
     return x * scale + offset
