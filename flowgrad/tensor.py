@@ -305,28 +305,28 @@ class Tensor:
         return copy.bind(self)
 
     def contiguous(self) -> Tensor:
-        if self._data.flags.c_contiguous:
+        # A graph value's layout is the kernels' business: it is contiguous as far as we know.
+        if type(self._data) is not np.ndarray or self._data.flags.c_contiguous:
             return self
         return self.clone()
 
     def is_contiguous(self) -> bool:
-        return bool(self._data.flags.c_contiguous)
+        return type(self._data) is not np.ndarray or bool(self._data.flags.c_contiguous)
 
     def new_zeros(self, *size, dtype=None) -> Tensor:
-        from flowgrad.functions.shaping import sizes_from
+        from flowgrad.functions.creation import zeros
 
-        np_dtype = self._data.dtype if dtype is None else dtypes.as_dtype(dtype).np
-        return Tensor._wrap(np.zeros(sizes_from(size), dtype=np_dtype))
+        return zeros(*size, dtype=self.dtype if dtype is None else dtype)
 
     def new_ones(self, *size, dtype=None) -> Tensor:
-        from flowgrad.functions.shaping import sizes_from
+        from flowgrad.functions.creation import ones
 
-        np_dtype = self._data.dtype if dtype is None else dtypes.as_dtype(dtype).np
-        return Tensor._wrap(np.ones(sizes_from(size), dtype=np_dtype))
+        return ones(*size, dtype=self.dtype if dtype is None else dtype)
 
     def new_full(self, size, fill_value, dtype=None) -> Tensor:
-        np_dtype = self._data.dtype if dtype is None else dtypes.as_dtype(dtype).np
-        return Tensor._wrap(np.full(tuple(size), fill_value, dtype=np_dtype))
+        from flowgrad.functions.creation import full
+
+        return full(size, fill_value, dtype=self.dtype if dtype is None else dtype)
 
     def new_tensor(self, data, dtype=None) -> Tensor:
         from flowgrad.functions.creation import tensor
@@ -539,13 +539,19 @@ class Tensor:
         return F.transpose(self, -2, -1)
 
     def isfinite(self) -> Tensor:
-        return Tensor._wrap(np.isfinite(self._data))
+        from flowgrad.ops.elementwise import isfinite
+
+        return isfinite.bind(self.detach())
 
     def isnan(self) -> Tensor:
-        return Tensor._wrap(np.isnan(self._data))
+        from flowgrad.ops.elementwise import isnan
+
+        return isnan.bind(self.detach())
 
     def isinf(self) -> Tensor:
-        return Tensor._wrap(np.isinf(self._data))
+        from flowgrad.ops.elementwise import isinf
+
+        return isinf.bind(self.detach())
 
 
 class Parameter(Tensor):

@@ -79,7 +79,9 @@ class Module:
                 if type(tensor._data) is np.ndarray:
                     swapped.append((tensor, tensor._data))
                     tensor._data = capture(graph, tensor)._data
-            return self._call(args, kwargs)
+            result = self._call(args, kwargs)
+            updates = [t._data for t, _ in swapped if t._data.op == "assign"]
+            return _after(result, updates) if updates else result
         finally:
             for tensor, data in swapped:
                 tensor._data = data
@@ -433,6 +435,19 @@ class Module:
         if not extra and not children:
             return f"{type(self).__name__}()"
         return f"{type(self).__name__}(\n  " + "\n  ".join(extra + children) + "\n)"
+
+
+def _after(result, updates: list):
+    """``result`` (a tensor, or the tensors of a tuple) made to depend on ``updates``: the
+    in-place updates a module made to its buffers run whenever its output is computed."""
+    from flowgrad.ops.shape import after
+
+    if isinstance(result, Tensor):
+        effects = [Tensor._wrap(node) for node in updates]
+        return after.bind(result, *effects)
+    if isinstance(result, tuple):
+        return tuple(_after(item, updates) for item in result)
+    return result
 
 
 class _HookHandle:

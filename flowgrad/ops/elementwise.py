@@ -197,6 +197,15 @@ remainder = Primitive("remainder", np.remainder, binary("remainder", kinds="iuf"
                       _remainder_vjp, save_inputs=(0, 1))
 
 eq = Primitive("eq", np.equal, binary("eq", BOOL))
+
+
+def _predicate_rule(x, **attrs):
+    return shape_of(x), BOOL
+
+
+isfinite = Primitive("isfinite", np.isfinite, _predicate_rule)
+isnan = Primitive("isnan", np.isnan, _predicate_rule)
+isinf = Primitive("isinf", np.isinf, _predicate_rule)
 ne = Primitive("ne", np.not_equal, binary("ne", BOOL))
 lt = Primitive("lt", np.less, binary("lt", BOOL))
 le = Primitive("le", np.less_equal, binary("le", BOOL))

@@ -183,3 +183,10 @@ def _pad_vjp(ctx, g):
 
 pad = Primitive("pad", lambda x, widths, value: np.pad(x, widths, constant_values=value),
                 _pad_rule, _pad_vjp)
+
+
+# ``x``, once ``effects`` have run: in a graph, what ties a module's in-place updates of its
+# buffers (batch norm's running statistics) to its output, so computing the output makes them.
+after = Primitive("after", lambda x, *effects: x,
+                  lambda x, *effects: (shape_of(x), np.dtype(x.dtype)),
+                  lambda ctx, g: (g, *(None for _ in ctx.next[1:])))

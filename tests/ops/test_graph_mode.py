@@ -32,19 +32,13 @@ NEEDS_STATIC_BATCH = {
 # so the static shape has None there even when every input shape is known.
 MASKED = {"x[mask]", "x[row mask]", "x[:, mask]", "x[x > 0]", "x[all-false mask]"}
 
-# Cases that need a change outside the files this test's fixes may touch (tensor.py):
-# Tensor.contiguous reads ``self._data.flags``, which a graph node does not have.
-NEEDS_TENSOR_CHANGE = {"contiguous"}
-
 DYNAMIC_CASES = [c for c in CASES if c.inputs and c.inputs[0].ndim >= 1
                  and c.name not in NEEDS_STATIC_BATCH]
 
 
 def marked(cases: list[Case]) -> list:
-    """The cases as parameters; those that need a change to tensor.py are expected to fail."""
-    xfail = pytest.mark.xfail(strict=True, reason="Tensor.contiguous reads the array's flags")
-    return [pytest.param(c, id=c.name, marks=xfail if c.name in NEEDS_TENSOR_CHANGE else ())
-            for c in cases]
+    """The cases as parameters, named."""
+    return [pytest.param(c, id=c.name) for c in cases]
 
 
 def placeholders(case: Case, batch_unknown: bool) -> list:
@@ -155,13 +149,8 @@ CREATIONS = {
 FROM_SHAPE = {"zeros(x.shape)", "ones(x.shape)", "full(x.shape)", "x.new_zeros(x.shape)"}
 
 
-_NEW_ZEROS = pytest.mark.xfail(strict=True, reason="Tensor.new_zeros allocates with NumPy "
-                               "from the shape (tensor.py)")
-
-
 @pytest.mark.parametrize(("name", "shape"), [
-    pytest.param(name, shape, id=f"{name}-{'static' if None not in shape else 'batch-unknown'}",
-                 marks=_NEW_ZEROS if name == "x.new_zeros(x.shape)" and None in shape else ())
+    pytest.param(name, shape, id=f"{name}-{'static' if None not in shape else 'batch-unknown'}")
     for name in CREATIONS for shape in [(3, 2), (None, 2)]
 ])
 def test_creation_from_a_graph_value_builds_a_node(name: str, shape: tuple) -> None:
@@ -202,3 +191,16 @@ def test_data_dependent_and_partial_assignment_are_refused(operation) -> None:
         x = fg.placeholder(fg.float32, shape=(None, 2), name="x")
         with pytest.raises(fg.errors.GraphError, match=r"graph.*(fg\.where|x != 0)"):
             operation(x)
+
+
+@pytest.mark.parametrize(("method", "reference"), [("isfinite", np.isfinite),
+                                                   ("isnan", np.isnan), ("isinf", np.isinf)])
+def test_float_predicates_build_nodes(method: str, reference) -> None:
+    data = np.array([[1.0, np.inf], [np.nan, -np.inf]], np.float32)
+    with fg.Graph().as_default():
+        x = fg.placeholder(fg.float32, shape=(None, 2), name="x")
+        flags = getattr(x, method)()
+        assert flags.dtype == fg.bool and flags.shape == (None, 2)
+        with fg.Session() as sess:
+            np.testing.assert_array_equal(sess.run(flags, {x: data}), reference(data))
+    np.testing.assert_array_equal(getattr(fg.tensor(data), method)().numpy(), reference(data))

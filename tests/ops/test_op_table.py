@@ -1174,6 +1174,12 @@ add(case("sum_to-like", lambda m, g, like: S.sum_to.bind(g, like.detach(), shape
     case("count", lambda m, x: R.count.bind(x, axes=(1,), dtype=np.float32),
          lambda x: np.array(3, dtype=np.float32), _shape_inputs.randn(2, 3), grad=False,
          torch_fn=None),
+    *(case(name, lambda m, x, n=name: getattr(x, n)(), reference,
+           np.array([1.0, np.inf, np.nan, -np.inf, 0.0]), grad=False)
+      for name, reference in (("isfinite", np.isfinite), ("isnan", np.isnan),
+                              ("isinf", np.isinf))),
+    case("after", lambda m, x, effect: S.after.bind(x, effect.detach()), lambda x, e: x,
+         _shape_inputs.randn(2, 3), _shape_inputs.randn(4), torch_fn=None),
     case("keep_mask-p0", lambda m, x: keep_mask.bind(x, p=0.0, channel_dims=1, generator=None),
          lambda x: np.ones((2, 1), x.dtype), _shape_inputs.randn(2, 3), grad=False,
          torch_fn=None),
