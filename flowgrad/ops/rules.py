@@ -137,6 +137,11 @@ def normalize_axis(op: str, axis: int, ndim: int) -> int:
 
     As in PyTorch, a 0-D tensor accepts dimension 0 and -1.
     """
+    if ndim is None:
+        raise ShapeError(at_user_site(
+            f"{op}: dimension {axis} of a graph value of unknown rank; give the placeholder a "
+            f"shape (None for sizes known only at run time)"
+        ))
     bound = max(ndim, 1)
     if not -bound <= axis < bound:
         raise ShapeError(at_user_site(

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import flowgrad as fg
+import flowgrad.nn.functional as F
 from flowgrad.graph.build import is_symbolic
 
 nn = fg.nn
@@ -367,3 +368,23 @@ def test_mlp_trained_in_a_graph_takes_the_eager_steps() -> None:
                                                rtol=1e-5, atol=1e-7,
                                                err_msg=f"parameter {i}, step {step}")
     assert eager_losses[-2] < eager_losses[0] and eager_losses[-1] < eager_losses[1]
+
+
+def test_one_hot_of_a_graph_value_needs_num_classes() -> None:
+    with fg.Graph().as_default():
+        labels = fg.placeholder(fg.int64, shape=(None,), name="labels")
+        encoded = F.one_hot(labels, 4)
+        assert encoded.shape == (None, 4) and encoded.dtype == fg.int64
+        with fg.Session() as sess:
+            got = sess.run(encoded, {labels: np.array([3, 0, 1])})
+        with pytest.raises(fg.errors.GraphError, match=r"one_hot: .*pass num_classes"):
+            F.one_hot(labels)
+    np.testing.assert_array_equal(got, np.eye(4, dtype=np.int64)[[3, 0, 1]])
+
+
+def test_an_axis_of_a_value_of_unknown_rank_is_a_clear_error() -> None:
+    with fg.Graph().as_default():
+        anything = fg.placeholder(fg.float32, name="anything")
+        with pytest.raises(fg.errors.ShapeError, match=r"softmax: dimension -1 of a graph "
+                                                       r"value of unknown rank.*shape"):
+            F.softmax(anything, dim=-1)

@@ -103,6 +103,14 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         raise DTypeError(at_user_site(
             f"one_hot: expected an integer tensor of class indices, got {data.dtype}"
         ))
+    if type(data) is not np.ndarray:  # a graph value: the classes must be given
+        if num_classes < 1:
+            raise GraphError(at_user_site(
+                "one_hot: a graph value's largest class is known only at run time; pass "
+                "num_classes"
+            ))
+        classes = Tensor._wrap(np.arange(num_classes))
+        return (indices.unsqueeze(-1) == classes).long()
     if num_classes == -1:
         if not data.size:
             raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass it")
