@@ -54,6 +54,8 @@ reshape = Primitive("reshape", np.reshape, _reshape_rule,
 
 def _sum_to_kernel(g, *like, shape):
     target = like[0].shape if like else shape
+    if g.shape == target:  # nothing was broadcast (the usual case at run time)
+        return g
     lead = g.ndim - len(target)
     axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(target)
                                       if d == 1 and g.shape[lead + i] != 1)
@@ -68,7 +70,11 @@ def _like_rule(g, *like, shape=None):
 # input's gradient becomes when the graph knows its shape only at run time.
 sum_to = Primitive("sum_to", _sum_to_kernel, _like_rule,
                    lambda ctx, gg: (gg.expand(ctx.in_shapes[0]), None))
-expand_to = Primitive("expand_to", lambda g, like: np.broadcast_to(g, like.shape), _like_rule,
+def _expand_to_kernel(g, like):
+    return g if g.shape == like.shape else np.broadcast_to(g, like.shape)
+
+
+expand_to = Primitive("expand_to", _expand_to_kernel, _like_rule,
                       lambda ctx, gg: (gg, None))  # the engine sums gg back to g's shape
 reshape_to = Primitive("reshape_to", lambda g, like: g.reshape(like.shape), _like_rule,
                        lambda ctx, gg: (gg.reshape(ctx.in_shapes[0]), None))
