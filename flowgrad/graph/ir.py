@@ -52,6 +52,16 @@ class Node:
         self.name = name
         self.site = site
 
+    # NumPy refuses a node (kernels raise on one, and Primitive.bind then builds a node
+    # instead of computing): a node has no value until the graph runs.
+    __array_ufunc__ = None
+
+    def __array_function__(self, func, types, args, kwargs):
+        raise TypeError(f"{self.name} is a graph node, not an array")
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(f"{self.name} is a graph node, not an array")
+
     @property
     def ndim(self) -> int | None:
         return None if self.shape is None else len(self.shape)

@@ -66,17 +66,18 @@ class Primitive:
     def bind(self, *inputs, **attrs):
         """Apply the primitive to tensors: compute, and record for autograd when needed."""
         arrays = tuple(map(_data_of, inputs))
-        for array in arrays:
-            if type(array) is not _ndarray and bind_symbolic is not None:
-                result = bind_symbolic(self, inputs, attrs)  # a graph node: build, not run
-                if result is not None:
-                    return result
         try:
             out = self.forward(*arrays, **attrs)
+            if type(out) is not _ndarray:
+                out = np.asarray(out)
         except Exception as exc:
+            # A graph node refuses to be computed on (NumPy raises for it, see graph/ir.py):
+            # finding symbolic inputs only here keeps the eager path free of the check.
+            if bind_symbolic is not None:
+                result = bind_symbolic(self, inputs, attrs)  # build the node, not run it
+                if result is not None:
+                    return result
             raise self._failure(exc, arrays, attrs) from None
-        if type(out) is not _ndarray:
-            out = np.asarray(out)
         result = _new(Tensor)
         result._data = out
         result.grad = None

@@ -23,6 +23,8 @@ def _mask_shape(shape: tuple, channel_dims: int | None) -> tuple:
 def _keep_mask_kernel(x, p, channel_dims, generator):
     from flowgrad.random import resolve
 
+    if type(x) is not np.ndarray:
+        raise TypeError("keep_mask draws for an array")  # a graph node: bind builds a node
     dtype = x.dtype
     if dtype.kind != "f":
         raise TypeError("dropout of a non-float tensor")  # bind reports the rule's error

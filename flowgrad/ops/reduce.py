@@ -101,6 +101,8 @@ any_ = Primitive("any", _ufunc_reduce(np.logical_or), _rule("any", BOOL))
 
 
 def _count_kernel(x, axes, dtype):
+    if type(x) is not np.ndarray:
+        raise TypeError("count reads an array's shape")  # a graph node: bind builds a node
     shape = x.shape
     return np.array(math.prod(shape if axes is None else (shape[a] for a in axes)), dtype=dtype)
 

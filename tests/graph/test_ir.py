@@ -104,3 +104,12 @@ def test_symbolic_repr_names_node_shape_and_dtype():
 def test_placeholder_rejects_bad_dims():
     with fg.Graph().as_default(), pytest.raises(ShapeError, match=r"placeholder.*'a'"):
         fg.placeholder(fg.float32, shape=(2, "a"))
+
+
+def test_numpy_refuses_a_node_so_kernels_never_compute_on_one():
+    with fg.Graph().as_default():
+        node = fg.placeholder(fg.float32, shape=(2,), name="x")._data
+    for attempt in (lambda: np.add(node, 1.0), lambda: np.asarray(node),
+                    lambda: np.full_like(node, 1.0), lambda: np.broadcast_to(node, (2, 2))):
+        with pytest.raises(TypeError, match="x is a graph node, not an array"):
+            attempt()
