@@ -34,10 +34,14 @@ from flowgrad.dtypes import (
 )
 from flowgrad.functions import *  # noqa: F403
 from flowgrad.graph import (
+    CompiledFunction,
     Graph,
     Session,
     Variable,
+    compile,
+    cond,
     constant,
+    function,
     get_default_graph,
     get_default_session,
     global_variables,

@@ -113,6 +113,8 @@ def _update(self: Tensor, op: str, ufunc, fn, other, alpha=1) -> Tensor:
             self._data) is not np.ndarray or (is_tensor and type(other._data) is not np.ndarray):
         return _inplace(self, op, fn, other)
     operand = other._data if is_tensor else other
+    if isinstance(alpha, Tensor):
+        return _inplace(self, op, fn, other)
     if alpha != 1:
         operand = np.multiply(operand, alpha)
     try:

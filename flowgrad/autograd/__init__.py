@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from flowgrad.autograd.engine import run_backward
 from flowgrad.autograd.mode import (
     detect_anomaly,
@@ -57,6 +59,11 @@ def _seeds(what: str, outputs: list, grad_outputs: list) -> list:
                 f"and do not compute it under fg.no_grad()."
             ))
         if given is None:
+            if type(out._data) is not np.ndarray and out._data.shape == ():  # a graph's loss
+                from flowgrad.graph.build import full_like_node
+
+                seeds.append(full_like_node(out, 1.0))
+                continue
             if out.numel() != 1:
                 raise RuntimeError(at_user_site(
                     f"{what}: grad can be implicitly created only for scalar outputs, but "

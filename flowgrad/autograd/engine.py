@@ -26,7 +26,9 @@ def run_backward(roots, seeds, *, retain_graph: bool, create_graph: bool, target
     grads: dict[Node, object] = {}
     leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, grad, whether this walk owns it]
     # Without create_graph, sums of gradients go in place into buffers this walk allocated.
-    owned: set[Node] | None = None if create_graph else set()
+    # (A graph's gradients are nodes: they are summed by operations, never in place.)
+    symbolic = any(type(seed._data) is not np.ndarray for seed in seeds)
+    owned: set[Node] | None = None if create_graph or symbolic else set()
     for root, seed in zip(roots, seeds, strict=True):
         if root.grad_fn is None:
             _accumulate_leaf(leaf_grads, root, seed, owned)
@@ -161,6 +163,9 @@ def _store_leaf_grad(leaf, grad, create_graph: bool, handed_out: set[int]) -> No
 
     if leaf._hooks:
         grad = _run_hooks(leaf._hooks, grad)
+    if type(grad._data) is not np.ndarray:  # traced: .grad is a node until the graph runs
+        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+        return
     if not create_graph:
         # The gradient gets the parameter's memory layout (as PyTorch's do): a transposed
         # weight gradient would make every optimizer update a slow strided loop.

@@ -17,14 +17,14 @@ def add(input, other, *, alpha=1) -> Tensor:
     >>> fg.add(fg.tensor([1, 2]), fg.tensor([10, 20]), alpha=2)
     tensor([21, 42])
     """
-    if alpha != 1:
+    if isinstance(alpha, Tensor) or alpha != 1:  # a tensor alpha: a traced learning rate
         other = mul(other, alpha)
     return E.add.bind(*operands(input, other))
 
 
 def sub(input, other, *, alpha=1) -> Tensor:
     """``input - alpha * other``, broadcasting."""
-    if alpha != 1:
+    if isinstance(alpha, Tensor) or alpha != 1:
         other = mul(other, alpha)
     a, b = operands(input, other)
     if a._data.dtype.kind == "b":

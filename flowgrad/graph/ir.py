@@ -24,7 +24,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from flowgrad.errors import GraphError
+from flowgrad.errors import GraphError, TracingError, at_user_site
 from flowgrad.ops.rules import DynamicShape
 
 SPECIAL_OPS = ("placeholder", "constant", "variable", "assign", "group")
@@ -133,6 +133,7 @@ class Graph:
         self.variables: list = []  # the Variable tensors made in this graph, in order
         self.captured: dict[int, tuple] = {}  # id(eager tensor) -> (weakref, its Variable)
         self.version = 0  # bumped by every added node (plans cache against it)
+        self.sealed = False  # a finished trace's graph: nothing more may be added
 
     # -- building ---------------------------------------------------------------------------
 
@@ -140,6 +141,12 @@ class Graph:
             site=None, prim=None, scoped: bool = True) -> Node:
         """Append a node; its inputs must belong to this graph. ``scoped=False``: ``name``
         is already a full name (no name-scope prefix)."""
+        if self.sealed:
+            raise TracingError(at_user_site(
+                f"{op}: a tensor made while tracing a compiled function was used after the "
+                f"trace (it escaped: kept in a list, a global or an attribute). Return it "
+                f"from the function instead"
+            ))
         for node in inputs:
             if node.graph is not self:
                 raise GraphError(
@@ -196,6 +203,9 @@ class Graph:
 
     def __len__(self) -> int:
         return len(self.nodes)
+
+    def __bool__(self) -> bool:
+        return True  # a graph is a graph even while empty (``graph or default`` must work)
 
     def __iter__(self) -> Iterator[Node]:
         return iter(self.nodes)

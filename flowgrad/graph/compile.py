@@ -1,0 +1,274 @@
+"""``fg.compile``: trace eager code into an optimised graph, and replay it.
+
+``fg.compile(fn)`` returns a :class:`CompiledFunction`. Its first call runs ``fn`` eagerly
+(that creates whatever state ``fn`` makes lazily: optimizer moments, ...). A later call
+traces ``fn`` once per input signature (shapes, dtypes, static Python values, the training
+flags of the modules it uses): the inputs become placeholders, the state it reads becomes
+graph variables sharing the eager tensors' memory (:mod:`.tracing`), in-place updates of that
+state become assignments, and parameters' new ``.grad`` become outputs. The passes optimise
+the graph and the generated code then runs it; eager and compiled calls share parameters and
+optimizer state, and give the same numbers.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+from flowgrad.errors import TracingError, at_user_site
+from flowgrad.graph.build import is_symbolic, placeholder
+from flowgrad.graph.ir import Graph
+from flowgrad.graph.passes import optimize
+from flowgrad.graph.plan import Plan
+from flowgrad.graph.session import _flatten, _unflatten
+from flowgrad.graph.tracing import Swap, discover
+from flowgrad.tensor import Tensor
+
+#: Retraces of one function after which a warning names the argument that keeps changing.
+RETRACE_WARNING = 5
+
+
+class Trace:
+    """One traced signature: the graph, its plan, and how to feed and unpack a call."""
+
+    def __init__(self, graph: Graph, plan: Plan, optimized, outputs: list, structure,
+                 grads: list, swap: Swap, signature: tuple) -> None:
+        self.graph, self.plan, self.optimized = graph, plan, optimized
+        self.outputs, self.structure = outputs, structure  # per output leaf: index or value
+        self.grads = grads  # (parameter, output index) for each parameter's new .grad
+        self.swap, self.signature = swap, signature
+
+
+class CompiledFunction:
+    """A function (or module) that runs as an optimised graph; see :func:`compile`."""
+
+    def __init__(self, fn: Callable, *, dynamic_batch: bool = False,
+                 disable_passes=()) -> None:
+        self.fn = fn
+        self.dynamic_batch = dynamic_batch
+        self.disable_passes = tuple(disable_passes)
+        self._traces: dict[tuple, Trace] = {}
+        self._latest: Trace | None = None
+        self._calls = 0
+        self._retraces = 0
+        self._warned = False
+        self._state: tuple | None = None
+        functools.update_wrapper(self, fn, updated=())
+
+    # -- what a user can look at ------------------------------------------------------------
+
+    @property
+    def graph(self) -> Graph:
+        """The graph of the latest trace."""
+        return self._require_trace().graph
+
+    @property
+    def source(self) -> str:
+        """The generated code of the latest trace."""
+        return self._require_trace().plan.source
+
+    def explain(self) -> str:
+        """What the passes did to the latest trace."""
+        return self._require_trace().optimized.report()
+
+    def _require_trace(self) -> Trace:
+        if self._latest is None:
+            raise TracingError(f"{self.__name__}: not traced yet (the first call runs eagerly;"
+                               f" the second traces)")
+        return self._latest
+
+    # -- calling -----------------------------------------------------------------------------
+
+    def __call__(self, *args, **kwargs):
+        self._calls += 1
+        if self._calls == 1:  # eagerly: lazily made state comes to exist
+            structure, leaves = _flatten((list(args), kwargs), [])
+            args, kwargs = _unflatten(structure, iter(
+                Tensor._wrap(leaf) if isinstance(leaf, np.ndarray) else leaf for leaf in leaves))
+            return self.fn(*args, **kwargs)
+        structure, leaves = _flatten((list(args), kwargs), [])
+        if self._state is None:  # found once: the modules, optimizers, tensors fn uses
+            self._state = discover(self.fn, [*args, *kwargs.values()])
+        modules, optimizers, tensors = self._state
+        signature = self._signature(leaves, modules, optimizers)
+        trace = self._traces.get(signature)
+        if trace is None:
+            trace = self._trace(structure, leaves, signature, modules, optimizers, tensors)
+        self._latest = trace
+        feeds = [leaf._data if isinstance(leaf, Tensor) else np.asarray(leaf)
+                 for leaf in leaves if _is_array(leaf)]
+        values = trace.plan([*feeds, *trace.swap.rate_feeds()], {})
+        for param, index in trace.grads:
+            param.grad = Tensor._wrap(values[index])
+        return _unflatten(trace.structure, iter(
+            Tensor._wrap(values[item]) if isinstance(item, _Out) else item
+            for item in trace.outputs))
+
+    def _signature(self, leaves: list, modules: list, optimizers: list) -> tuple:
+        parts = []
+        for leaf in leaves:
+            if isinstance(leaf, Tensor) and is_symbolic(leaf):
+                raise TracingError(at_user_site(
+                    f"{self.__name__}: an argument is a symbolic tensor; compiled functions "
+                    f"take arrays, eager tensors and Python values"
+                ))
+            if _is_array(leaf):
+                data = leaf._data if isinstance(leaf, Tensor) else np.asarray(leaf)
+                shape = data.shape
+                if self.dynamic_batch and shape:
+                    shape = (None, *shape[1:])
+                parts.append(("array", data.dtype.str, shape))
+            else:
+                _check_static(self.__name__, leaf)
+                parts.append(("static", type(leaf).__name__, leaf))
+        parts.append(("training", tuple(m.training for m in modules)))
+        parts.append(("hyper", tuple(
+            tuple((k, v) for k, v in group.items() if k not in ("params", "lr"))
+            for o in optimizers for group in o.param_groups)))
+        return tuple(parts)
+
+    def _trace(self, structure, leaves: list, signature: tuple, modules, optimizers,
+               tensors) -> Trace:
+        if self._traces:
+            self._note_retrace(signature)
+        graph = Graph()
+        swap = Swap(graph, modules, optimizers, tensors)
+        try:
+            symbolic = []
+            with graph.as_default():
+                for index, leaf in enumerate(leaves):
+                    if _is_array(leaf):
+                        shape = signature[index][2]
+                        node = placeholder(np.dtype(signature[index][1]), shape=shape,
+                                           name=f"input_{index}")
+                        node._rg = isinstance(leaf, Tensor) and leaf._rg
+                        symbolic.append(node)
+                    else:
+                        symbolic.append(leaf)
+                args, kwargs = _unflatten(structure, iter(symbolic))
+                result = self.fn(*args, **kwargs)
+            out_structure, out_leaves = _flatten(result, [])
+            fetches, outputs = [], []
+            for leaf in out_leaves:
+                if isinstance(leaf, Tensor) and is_symbolic(leaf):
+                    outputs.append(_Out(len(fetches)))
+                    fetches.append(leaf._data)
+                else:
+                    outputs.append(leaf)
+            grads = []
+            for param, grad in swap.new_grads():
+                grads.append((param, len(fetches)))
+                fetches.append(grad._data)
+            side_effects = swap.written()
+        finally:
+            swap.restore()
+            graph.sealed = True  # a tensor that escaped the trace cannot add to it
+        optimized = optimize(graph, [*fetches, *side_effects], self.disable_passes)
+        feeds = [n for n in graph.nodes if n.op == "placeholder" and n.name != "lr"
+                 and n.name.startswith("input_")]
+        rate_nodes = [fed._data for _, _, fed in swap.rates]
+        plan = Plan(optimized.program, [*feeds, *rate_nodes])
+        trace = Trace(graph, plan, optimized, outputs, out_structure, grads, swap, signature)
+        self._traces[signature] = trace
+        return trace
+
+    def _note_retrace(self, signature: tuple) -> None:
+        self._retraces += 1
+        if self._retraces < RETRACE_WARNING or self._warned:
+            return
+        previous = self._latest.signature if self._latest is not None else signature
+        changing = [i for i, (a, b) in enumerate(zip(previous, signature, strict=False))
+                    if a != b]
+        what = ", ".join(_describe(i, signature) for i in changing) or "the signature"
+        warnings.warn(at_user_site(
+            f"{self.__name__} was traced {self._retraces + 1} times: {what} keeps changing. "
+            f"Each new value traces again; pass values that change as arrays/tensors, or use "
+            f"fg.compile(..., dynamic_batch=True) for a changing batch size"
+        ), stacklevel=3)
+        self._warned = True
+
+
+class _Out:
+    """The position of an output in the plan's results."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __index__(self) -> int:
+        return self.index
+
+
+def _is_array(leaf) -> bool:
+    return isinstance(leaf, Tensor | np.ndarray)
+
+
+def _check_static(name: str, value) -> None:
+    if value is None or isinstance(value, bool | int | float | str):
+        return
+    from flowgrad.nn.module import Module
+    from flowgrad.optim.optimizer import Optimizer
+
+    if isinstance(value, Module | Optimizer):
+        return
+    raise TypeError(at_user_site(
+        f"{name}: cannot pass a {type(value).__name__} to a compiled function; arguments are "
+        f"tensors, NumPy arrays, Python numbers/strings/None, and lists/tuples/dicts of them"
+    ))
+
+
+def _describe(index: int, signature: tuple) -> str:
+    kind = signature[index][0]
+    if kind == "training":
+        return "a module's training flag"
+    if kind == "hyper":
+        return "an optimizer's hyper-parameters"
+    what = "shape/dtype" if kind == "array" else "value"
+    return f"argument {index} ({what} {signature[index][1:]})"
+
+
+def compile(fn: Callable | None = None, *, dynamic_batch: bool = False,
+            disable_passes=()) -> CompiledFunction | Callable:
+    """Compile ``fn`` (a function, or a module) into an optimised graph; usable as
+    ``@fg.compile`` or ``@fg.compile(dynamic_batch=True)``.
+
+    >>> import flowgrad as fg
+    >>> @fg.compile
+    ... def affine(x):
+    ...     return x * 2 + 1
+    >>> affine(fg.tensor([1.0, 2.0]))  # the first call runs eagerly
+    tensor([3., 5.])
+    >>> affine(fg.tensor([3.0, 4.0]))  # later calls run the compiled graph
+    tensor([7., 9.])
+    >>> "mul" in affine.source
+    True
+    """
+    if fn is None:
+        return functools.partial(compile, dynamic_batch=dynamic_batch,
+                                 disable_passes=disable_passes)
+    return CompiledFunction(fn, dynamic_batch=dynamic_batch, disable_passes=disable_passes)
+
+
+function = compile
+
+
+def cond(pred, true_fn: Callable, false_fn: Callable):
+    """``true_fn()`` where ``pred`` holds, else ``false_fn()``, for a graph value ``pred`` too:
+    both branches are computed and the results selected elementwise (``fg.where``), so they
+    must have matching structures. A concrete ``pred`` runs one branch, as Python's ``if``."""
+    from flowgrad.functions import where
+
+    if not is_symbolic(pred):
+        return true_fn() if bool(pred) else false_fn()
+    chosen, other = true_fn(), false_fn()
+    structure, a = _flatten(chosen, [])
+    other_structure, b = _flatten(other, [])
+    if other_structure != structure:
+        raise TracingError(at_user_site(
+            "cond: the two branches return different structures; they must match"
+        ))
+    return _unflatten(structure, iter(where(pred, x, y) for x, y in zip(a, b, strict=True)))

@@ -1,0 +1,146 @@
+"""What a trace reads and writes: the state a function touches, swapped for graph variables.
+
+Tracing runs the user's function once on symbolic inputs. The state it reads — the
+parameters and buffers of the modules it uses, the parameters, gradients and state of its
+optimizers, the tensors it names — must be graph values too, or an operation on them alone
+would compute at trace time and be baked in. :func:`discover` finds that state (the modules,
+optimizers and tensors the function names, through its closure and globals); :class:`Swap`
+points each such tensor at the graph variable that shares its memory for the length of the
+trace, and puts everything back afterwards.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+
+import numpy as np
+
+from flowgrad.dtypes import float64
+from flowgrad.graph.build import placeholder
+from flowgrad.graph.ir import Graph
+from flowgrad.graph.variables import capture
+from flowgrad.tensor import Tensor
+
+
+def discover(fn, args: list) -> tuple[list, list, list]:
+    """The modules, optimizers and tensors that ``fn`` (its closure, the globals its code
+    names, the object it is bound to) and ``args`` refer to."""
+    from flowgrad.nn.module import Module
+    from flowgrad.optim.optimizer import Optimizer
+
+    found: dict[int, object] = {}
+
+    def visit(obj) -> None:
+        if isinstance(obj, Module | Optimizer | Tensor) and id(obj) not in found:
+            found[id(obj)] = obj
+        elif isinstance(obj, list | tuple):
+            for item in obj:
+                if isinstance(item, Module | Optimizer | Tensor):
+                    visit(item)
+
+    for obj in (*_referenced(fn), *args):
+        visit(obj)
+    modules = [o for o in found.values() if isinstance(o, Module)]
+    optimizers = [o for o in found.values() if isinstance(o, Optimizer)]
+    tensors = [o for o in found.values() if isinstance(o, Tensor)]
+    return modules, optimizers, tensors
+
+
+def _referenced(fn) -> list:
+    """The objects ``fn`` can reach by name: its closure, its default arguments, the globals
+    its code (and the code of functions nested in it) names, and ``self`` of a bound method
+    or module."""
+    from flowgrad.nn.module import Module
+
+    objects = []
+    if isinstance(fn, Module):
+        objects.append(fn)
+        fn = type(fn).forward
+    if inspect.ismethod(fn):
+        objects.append(fn.__self__)
+        fn = fn.__func__
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return objects
+    objects.extend(cell.cell_contents for cell in (fn.__closure__ or ())
+                   if _filled(cell))
+    objects.extend(fn.__defaults__ or ())
+    objects.extend((fn.__kwdefaults__ or {}).values())
+    names = set()
+    stack = [code]
+    while stack:
+        current = stack.pop()
+        names.update(current.co_names)
+        stack.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+    objects.extend(fn.__globals__[name] for name in names if name in fn.__globals__)
+    return objects
+
+
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018  (an empty cell raises)
+    except ValueError:
+        return False
+    return True
+
+
+class Swap:
+    """For one trace: every state tensor points at its graph variable; ``restore`` undoes
+    it. Optimizer learning rates become inputs (a scheduler changes them between calls)."""
+
+    def __init__(self, graph: Graph, modules: list, optimizers: list, tensors: list) -> None:
+        self.graph = graph
+        self.swapped: list[tuple[Tensor, np.ndarray]] = []
+        self.grads: list[tuple[Tensor, object]] = []  # parameter -> .grad before the trace
+        self.rates: list[tuple[dict, float, Tensor]] = []  # group, its lr, the placeholder
+        seen: set[int] = set()
+        state = [*tensors]
+        for module in modules:
+            state.extend(module.parameters())
+            state.extend(module.buffers())
+        for optimizer in optimizers:
+            for group in optimizer.param_groups:
+                state.extend(group["params"])
+            for entry in optimizer.state.values():
+                state.extend(v for v in entry.values() if isinstance(v, Tensor))
+        params = [t for t in state if t._rg and t.grad_fn is None]
+        state.extend(p.grad for p in params if isinstance(p.grad, Tensor))
+        for tensor in state:
+            if id(tensor) in seen or type(tensor._data) is not np.ndarray:
+                continue
+            seen.add(id(tensor))
+            variable = capture(graph, tensor)
+            self.swapped.append((tensor, tensor._data))
+            tensor._data = variable._data
+        self.grads = [(p, p.grad) for p in params]
+        for optimizer in optimizers:
+            for group in optimizer.param_groups:
+                rate = group["lr"]
+                if isinstance(rate, int | float):
+                    with graph.as_default():
+                        fed = placeholder(float64, shape=(), name="lr")
+                    fed._rg = False
+                    self.rates.append((group, rate, fed))
+                    group["lr"] = fed
+
+    def rate_feeds(self) -> list[np.ndarray]:
+        """The learning rates to feed, read from the groups now (after a scheduler step)."""
+        return [np.asarray(group["lr"], dtype=np.float64) for group, _, _ in self.rates]
+
+    def written(self) -> list:
+        """The assignments the trace made to state (each tensor's last)."""
+        return [t._data for t, _ in self.swapped if t._data.op == "assign"]
+
+    def new_grads(self) -> list[tuple[Tensor, Tensor]]:
+        """Parameters whose ``.grad`` the trace set to a graph value."""
+        return [(p, p.grad) for p, _ in self.grads
+                if isinstance(p.grad, Tensor) and type(p.grad._data) is not np.ndarray]
+
+    def restore(self) -> None:
+        for tensor, data in self.swapped:
+            tensor._data = data
+        for param, grad in self.grads:
+            param.grad = grad
+        for group, rate, _ in self.rates:
+            group["lr"] = rate
