@@ -71,8 +71,8 @@ class CompiledFunction:
         return self._require_trace().plan.source
 
     def explain(self) -> str:
-        """What the passes did to the latest trace."""
-        return self._require_trace().optimized.report()
+        """What the passes did to the latest trace, and what its memory plan saves."""
+        return self._require_trace().plan.explain()
 
     def _require_trace(self) -> Trace:
         if self._latest is None:
@@ -171,6 +171,7 @@ class CompiledFunction:
                  and n.name.startswith("input_")]
         rate_nodes = [fed._data for _, _, fed in swap.rates]
         plan = Plan(optimized.program, [*feeds, *rate_nodes])
+        plan.optimized = optimized
         trace = Trace(graph, plan, optimized, outputs, out_structure, grads, swap, signature)
         self._traces[signature] = trace
         return trace

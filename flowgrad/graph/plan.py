@@ -15,6 +15,7 @@ import numpy as np
 
 from flowgrad.errors import GraphError, at_user_site
 from flowgrad.graph.ir import Node
+from flowgrad.graph.memory import MemoryPlan, plan_memory
 
 # Outputs that would hand out memory the graph still holds: fetched as copies.
 _ALIASING = ("placeholder", "constant", "variable")
@@ -38,7 +39,16 @@ class Plan:
                                if n.op == "variable" and "storage" not in n.attrs)
         self.writes = tuple(dict.fromkeys(n.attrs["variable"] for n in program.nodes
                                           if n.op == "assign"))
-        self.source, self._function = _generate(program, feed_index)
+        escaping = set(program.outputs) | {n.inputs[0] for n in program.nodes
+                                            if n.op == "assign"}
+        self.memory = plan_memory(program.nodes, escaping)
+        self.source, self._function = _generate(program, feed_index, self.memory)
+        self.optimized = None  # what the passes did (set by whoever ran them)
+
+    def explain(self) -> str:
+        """What the passes did, and what the memory plan saves."""
+        passes = self.optimized.report() if self.optimized is not None else ""
+        return "\n".join(part for part in (passes, self.memory.report()) if part)
 
     def __call__(self, feeds: list, values: dict) -> list:
         return self._function(feeds, values)
@@ -95,7 +105,7 @@ def _aliases(node: Node) -> bool:
     return node.op in _ALIASING or (node.prim is not None and node.prim.view)
 
 
-def _generate(program, feed_index: dict[Node, int]):
+def _generate(program, feed_index: dict[Node, int], memory: MemoryPlan):
     """The source of ``run(feeds, values)`` for ``program``, and the function itself."""
     namespace: dict[str, object] = {"asarray": np.asarray, "array": np.array,
                                     "copyto": np.copyto, "ndarray": np.ndarray}
@@ -125,7 +135,12 @@ def _generate(program, feed_index: dict[Node, int]):
             kernel = f"k{index}"
             namespace[kernel] = (functools.partial(node.prim.forward, **node.attrs)
                                  if node.attrs else node.prim.forward)
-            call = f"{kernel}({', '.join(names[n] for n in node.inputs)})"
+            args = [names[n] for n in node.inputs]
+            buffer = memory.assigned.get(node)
+            if buffer is not None:  # into its preallocated buffer (see memory.py)
+                namespace[f"b{buffer}"] = memory.buffers[buffer]
+                args.append(f"out=b{buffer}")
+            call = f"{kernel}({', '.join(args)})"
             if node.shape is None or not node.shape:  # a kernel may give a NumPy scalar
                 call = f"asarray({call})"
             lines.append(f"    {local} = {call}  # {node.name}: {node.op}")

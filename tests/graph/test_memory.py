@@ -1,0 +1,84 @@
+"""Memory planning: preallocated, shared buffers give the same numbers and leak nothing."""
+
+import copy
+
+import numpy as np
+
+import flowgrad as fg
+from flowgrad import nn
+from flowgrad.graph.memory import MIN_ELEMENTS
+
+RNG = np.random.default_rng(0)
+
+
+def test_an_elementwise_chain_runs_in_place_in_one_buffer():
+    data = RNG.standard_normal((64, 64)).astype(np.float32)
+    with fg.Graph().as_default():
+        x = fg.placeholder(fg.float32, shape=(64, 64), name="x")
+        total = (fg.tanh(fg.exp(x) * 2 + 1) * x).sum(dim=1)  # five steps, one buffer
+        with fg.Session() as sess:
+            plan = sess.plan(total, {x: data})
+            first = sess.run(total, {x: data})
+            kept = first.copy()
+            sess.run(total, {x: data * 0.5})
+    memory = plan.memory
+    assert len(memory.assigned) == 5 and len(memory.buffers) == 1
+    assert memory.peak_after < memory.peak_before  # fresh arrays overlap; in place they don't
+    assert plan.source.count("out=b0") == 5 and "1 preallocated buffers" in plan.explain()
+    np.testing.assert_allclose(first, (np.tanh(np.exp(data) * 2 + 1) * data).sum(axis=1),
+                               rtol=1e-5)
+    np.testing.assert_array_equal(first, kept)  # the next run did not write into it
+
+
+def test_fetched_values_are_never_buffers():
+    data = RNG.standard_normal((64, 64)).astype(np.float32)
+    with fg.Graph().as_default():
+        x = fg.placeholder(fg.float32, shape=(64, 64), name="x")
+        y = fg.exp(x) * 2
+        outputs = [y + 1, (y * y).sum()]
+        with fg.Session() as sess:
+            first = sess.run(outputs, {x: data})
+            kept = first[0].copy()
+            second = sess.run(outputs, {x: -data})
+    np.testing.assert_array_equal(first[0], kept)
+    np.testing.assert_allclose(second[0], np.exp(-data) * 2 + 1, rtol=1e-6)
+
+
+def test_small_values_views_and_stored_values_get_no_buffer():
+    with fg.Graph().as_default():
+        small = fg.placeholder(fg.float32, shape=(4,), name="small")
+        big = fg.placeholder(fg.float32, shape=(MIN_ELEMENTS,), name="big")
+        v = fg.Variable(np.zeros(MIN_ELEMENTS, np.float32), name="v")
+        tiny = small * 2
+        viewed = (big * 2).reshape(-1, 2)  # a view of the product: the product is not pooled
+        stored = v.assign(big * 3)
+        with fg.Session() as sess:
+            sess.run(fg.global_variables_initializer())
+            feed = {small: np.ones(4), big: np.arange(MIN_ELEMENTS, dtype=np.float32)}
+            plan = sess.plan([tiny + 1, viewed.sum(), stored], feed)
+            sess.run([tiny + 1, viewed.sum(), stored], feed)
+            np.testing.assert_array_equal(sess.run(v), np.arange(MIN_ELEMENTS) * 3)
+    assert plan.memory.assigned == {}
+
+
+def test_a_compiled_training_step_with_buffers_matches_eager():
+    fg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 10))
+    x = RNG.standard_normal((64, 32)).astype(np.float32)
+    y = RNG.integers(0, 10, 64)
+    losses = []
+    for compiled in (False, True):
+        copied = copy.deepcopy(model)
+        optimizer = fg.optim.Adam(copied.parameters(), lr=0.01)
+
+        def step(inputs, labels, copied=copied, optimizer=optimizer):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(copied(inputs), labels)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        run = fg.compile(step) if compiled else step
+        losses.append([run(fg.tensor(x), fg.tensor(y)).item() for _ in range(4)])
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)
+    assert run._latest.plan.memory.assigned  # the step did use buffers
