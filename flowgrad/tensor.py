@@ -384,6 +384,16 @@ class Tensor:
             from flowgrad.graph.ir import format_shape
 
             node = self._data
+            if node.graph.traced is not None:
+                import warnings
+
+                from flowgrad.errors import at_user_site
+
+                warnings.warn(at_user_site(
+                    f"printing a tensor inside the compiled function {node.graph.traced} "
+                    f"happens once, while tracing, and shows no value; return the tensor "
+                    f"(or print outside the compiled function) to see its values"
+                ), stacklevel=2)
             return (f"<symbolic tensor {node.name!r} op={node.op} "
                     f"shape={format_shape(node.shape)} dtype={self.dtype}>")
         return tensor_repr(self)

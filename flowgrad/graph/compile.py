@@ -57,6 +57,7 @@ class CompiledFunction:
         self._warned = False
         self._state: tuple | None = None
         functools.update_wrapper(self, fn, updated=())
+        self.__name__ = getattr(fn, "__name__", type(fn).__name__)  # a module: its class
 
     # -- what a user can look at ------------------------------------------------------------
 
@@ -135,6 +136,7 @@ class CompiledFunction:
         if self._traces:
             self._note_retrace(signature)
         graph = Graph()
+        graph.traced = self.__name__
         swap = Swap(graph, modules, optimizers, tensors)
         try:
             symbolic = []

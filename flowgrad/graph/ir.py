@@ -134,6 +134,7 @@ class Graph:
         self.captured: dict[int, tuple] = {}  # id(eager tensor) -> (weakref, its Variable)
         self.version = 0  # bumped by every added node (plans cache against it)
         self.sealed = False  # a finished trace's graph: nothing more may be added
+        self.traced: str | None = None  # the compiled function this graph traces, if any
 
     # -- building ---------------------------------------------------------------------------
 

@@ -193,3 +193,15 @@ def test_unsupported_arguments_are_a_type_error():
     ident(fg.ones(1), None)
     with pytest.raises(TypeError, match=r"cannot pass a set to a compiled function"):
         ident(fg.ones(1), {1, 2})
+
+
+def test_printing_inside_a_trace_warns_that_it_shows_no_value():
+    @fg.compile
+    def noisy(x):
+        print(x)
+        return x + 1
+
+    noisy(fg.ones(1))
+    with pytest.warns(UserWarning, match=r"printing a tensor inside the compiled function "
+                                          r"noisy happens once, while tracing"):
+        assert noisy(fg.ones(1)).tolist() == [2.0]
