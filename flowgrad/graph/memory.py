@@ -38,13 +38,15 @@ class MemoryPlan:
     assigned: dict[Node, int] = field(default_factory=dict)  # node -> buffer index
     peak_before: int = 0  # peak bytes of live intermediates, each node allocating its own
     peak_after: int = 0  # the same with the buffers (which stay allocated)
+    in_place: dict = field(default_factory=dict)  # value node -> state tensor it overwrites
 
     def report(self) -> str:
-        if not self.assigned:
-            return "memory plan: no buffers (no static-shape elementwise intermediates)"
-        return (f"memory plan: {len(self.assigned)} nodes write into {len(self.buffers)} "
-                f"preallocated buffers; peak intermediate bytes {self.peak_before:,} before, "
-                f"{self.peak_after:,} after")
+        lines = [f"memory plan: {len(self.assigned)} nodes write into {len(self.buffers)} "
+                 f"preallocated buffers; peak intermediate bytes {self.peak_before:,} before, "
+                 f"{self.peak_after:,} after"]
+        if self.in_place:
+            lines.append(f"  {len(self.in_place)} state updates written in place (no copy)")
+        return "\n".join(lines)
 
 
 def plan_memory(nodes: list[Node], escaping: set[Node]) -> MemoryPlan:
@@ -115,3 +117,46 @@ def _peak(nodes: list[Node], last_use: dict[Node, int], pooled: set[Node]) -> in
             if last_use.get(source) == index:
                 live -= sizes.pop(source, 0)
     return peak
+
+
+def write_in_place(nodes: list[Node], fetched: set[Node]) -> dict[Node, object]:
+    """Final updates of eager state (a compiled optimizer step) that can be computed straight
+    into the tensor's memory, as eager in-place code does, instead of into a new array that
+    is then copied: value node -> the tensor. Safe when the kernel is elementwise with the
+    tensor's shape and dtype, its value is not fetched, and nothing reads the old value (or
+    a view of it) after it."""
+    position = {node: index for index, node in enumerate(nodes)}
+    last_use, consumers = _uses(nodes)
+    final: dict[int, Node] = {}  # id(tensor) -> its last assign
+    reads: dict[int, list[Node]] = {}
+    for node in nodes:
+        storage = node.attrs.get("storage") if node.op in ("assign", "variable") else None
+        if storage is None:
+            continue
+        if node.op == "assign":
+            final[id(storage)] = node
+        else:
+            reads.setdefault(id(storage), []).append(node)
+    chosen: dict[Node, object] = {}
+    for key, assign in final.items():
+        value, storage = assign.inputs[0], assign.attrs["storage"]
+        if (value.prim is None or not isinstance(value.prim.forward, np.ufunc) or value.attrs
+                or value in fetched or value in chosen or value.dtype != storage._data.dtype
+                or value.shape != storage._data.shape):
+            continue
+        old_read_until = max((_alias_last_use(r, consumers, last_use, position)
+                              for r in reads.get(key, [])), default=-1)
+        if old_read_until <= position[value]:
+            chosen[value] = storage
+    return chosen
+
+
+def _alias_last_use(node: Node, consumers: dict, last_use: dict, position: dict) -> int:
+    """The last position at which ``node``'s memory is read, through any view of it (a
+    consumer that is not known to make a fresh array may return a view)."""
+    last = last_use.get(node, position[node])
+    for user in consumers.get(node, []):
+        if user.prim is not None and not isinstance(user.prim.forward, np.ufunc) and (
+                user.op not in _FRESH):
+            last = max(last, _alias_last_use(user, consumers, last_use, position))
+    return last

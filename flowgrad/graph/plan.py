@@ -15,7 +15,7 @@ import numpy as np
 
 from flowgrad.errors import GraphError, at_user_site
 from flowgrad.graph.ir import Node
-from flowgrad.graph.memory import MemoryPlan, plan_memory
+from flowgrad.graph.memory import MemoryPlan, plan_memory, write_in_place
 
 # Outputs that would hand out memory the graph still holds: fetched as copies.
 _ALIASING = ("placeholder", "constant", "variable")
@@ -42,6 +42,7 @@ class Plan:
         escaping = set(program.outputs) | {n.inputs[0] for n in program.nodes
                                             if n.op == "assign"}
         self.memory = plan_memory(program.nodes, escaping)
+        self.memory.in_place = write_in_place(program.nodes, set(program.outputs))
         self.source, self._function = _generate(program, feed_index, self.memory)
         self.optimized = None  # what the passes did (set by whoever ran them)
 
@@ -137,9 +138,13 @@ def _generate(program, feed_index: dict[Node, int], memory: MemoryPlan):
                                  if node.attrs else node.prim.forward)
             args = [names[n] for n in node.inputs]
             buffer = memory.assigned.get(node)
+            target = memory.in_place.get(node)
             if buffer is not None:  # into its preallocated buffer (see memory.py)
                 namespace[f"b{buffer}"] = memory.buffers[buffer]
                 args.append(f"out=b{buffer}")
+            elif target is not None:  # straight into the state tensor it updates
+                namespace[f"t{index}"] = target
+                args.append(f"out=t{index}._data")
             call = f"{kernel}({', '.join(args)})"
             if node.shape is None or not node.shape:  # a kernel may give a NumPy scalar
                 call = f"asarray({call})"
@@ -147,6 +152,8 @@ def _generate(program, feed_index: dict[Node, int], memory: MemoryPlan):
         names[node] = local
     for variable, (node, local) in commits.items():
         storage = node.attrs.get("storage")
+        if node.inputs[0] in memory.in_place:
+            continue  # written in place already
         if storage is not None:
             namespace[f"w_{local}"] = storage
             lines.append(f"    copyto(w_{local}._data, {local})  # {variable}")

@@ -523,3 +523,25 @@ def test_random_draws_are_never_merged_or_folded():
         first, second, third = sess.run(masks, {x: np.ones(1000, np.float32)})
     assert not np.array_equal(first, second) and not np.array_equal(second, third)
     assert set(np.unique(first)) == {0.0, 2.0}
+
+
+def test_the_transpose_of_a_product_is_the_product_of_transposes():
+    from flowgrad.graph.passes import Program
+    from flowgrad.graph.passes.simplify import simplify
+
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    b = np.arange(12, dtype=np.float32).reshape(3, 4)
+    with fg.Graph().as_default() as g:
+        x = fg.placeholder(fg.float32, shape=(2, 3), name="a")
+        y = fg.placeholder(fg.float32, shape=(3, 4), name="b")
+        once = fg.matmul(x, y).T
+        shared = fg.matmul(y.T, x.T)
+        twice = [shared.T, shared * 2]  # the product has another reader: left alone
+    result = simplify(Program(list(g.nodes), [once._data, *(t._data for t in twice)]))
+    assert result.notes[0] == "transposed product: permute -> b.T @ a.T"
+    assert sum("transposed product" in note for note in result.notes) == 1
+    with fg.Session(g) as sess:
+        got = sess.run([once, *twice], {x: a, y: b})
+        assert got[0].flags.c_contiguous  # computed in this layout, not a strided view
+    np.testing.assert_array_equal(got[0], (a @ b).T)
+    np.testing.assert_array_equal(got[1], a @ b)

@@ -6,6 +6,8 @@
 - ``neg(neg(x))`` becomes ``x``;
 - a permute of a permute becomes one permute, or ``x`` when the two cancel; a permute that
   keeps the order becomes ``x``;
+- the transpose of a matrix product nothing else reads becomes the product of the
+  transposes in the other order (a weight gradient then comes out contiguous);
 - a reshape of a reshape becomes one reshape of the first one's input (both are in C order,
   so the intermediate shape does not matter, even when resolved at run time); a reshape to
   x's own shape becomes ``x`` when both shapes are fully known.
@@ -51,18 +53,27 @@ def simplify(program: Program) -> PassResult:
 
     nodes, notes = [], []
     present = set(program.nodes)
+    uses: dict[Node, int] = {}
+    for node in program.nodes:
+        for source in node.inputs:
+            uses[source] = uses.get(source, 0) + 1
+    for node in program.outputs:
+        uses[node] = uses.get(node, 0) + 1
     for node in program.nodes:
         rule = _RULES.get(node.op)
-        found = rule(node, tuple(resolve(n) for n in node.inputs), resolve) if rule else None
+        inputs = tuple(resolve(n) for n in node.inputs)
+        found = rule(node, inputs, resolve) if rule else None
+        if found is None and node.op == "permute":
+            found = _transposed_product(node, inputs, uses)
         if found is None:
             nodes.append(node)
             continue
         replacement, note = found
         mapping[node] = replacement
         notes.append(note)
-        if replacement not in present:  # a new node, in the old one's place
-            present.add(replacement)
-            nodes.append(replacement)
+        for new in _new_nodes(replacement, present):  # new nodes, in the old one's place
+            present.add(new)
+            nodes.append(new)
     if not mapping:
         return PassResult(program, False)
     return PassResult(rebuild(Program(nodes, list(program.outputs)), mapping), True, notes)
@@ -113,6 +124,40 @@ def _reshape(node: Node, inputs: tuple[Node, ...], resolve) -> tuple[Node, str] 
     if chained:
         return _remake(node, x, node.attrs), f"reshape chain: {node.name} reshapes {x.name}"
     return None
+
+
+def _transposed_product(node: Node, inputs: tuple[Node, ...], uses: dict
+                        ) -> tuple[Node, str] | None:
+    """``(a @ b).T`` computed as ``b.T @ a.T``: the product comes out in the layout wanted
+    (a weight's gradient), where the transpose of it would be a strided view that makes every
+    later elementwise pass (an optimizer's update) slow. Only for a product nothing else
+    reads (else it would be computed twice)."""
+    product, dims = inputs[0], tuple(node.attrs["dims"])
+    if product.op != "matmul" or uses.get(product, 0) != 1 or len(dims) < 2:
+        return None
+    a, b = product.inputs
+    n = len(dims)
+    if dims != (*range(n - 2), n - 1, n - 2) or a.ndim is None or b.ndim is None or min(
+            a.ndim, b.ndim) < 2:
+        return None
+    a_t, b_t = (_transpose(x, node, suffix) for x, suffix in ((a, "a_t"), (b, "b_t")))
+    swapped = Node(node.graph, "matmul", (b_t, a_t), {}, node.shape, node.dtype, node.name,
+                   node.site, product.prim)
+    return swapped, f"transposed product: {node.name} -> {b.name}.T @ {a.name}.T"
+
+
+def _transpose(x: Node, like: Node, suffix: str) -> Node:
+    n = x.ndim
+    dims = (*range(n - 2), n - 1, n - 2)
+    shape = None if x.shape is None else tuple(x.shape[d] for d in dims)
+    return Node(like.graph, "permute", (x,), {"dims": dims}, shape, x.dtype,
+                f"{like.name}/{suffix}", like.site, like.prim)
+
+
+def _new_nodes(replacement: Node, present: set) -> list[Node]:
+    """``replacement`` and any new nodes it reads, inputs first."""
+    new = [n for n in replacement.inputs if n not in present]
+    return [*new, replacement] if replacement not in present else new
 
 
 _RULES: dict[str, Callable] = {
