@@ -56,6 +56,7 @@ class CompiledFunction:
         self._retraces = 0
         self._warned = False
         self._state: tuple | None = None
+        self._positional: dict[int, tuple] = {}  # argument count -> structure template
         functools.update_wrapper(self, fn, updated=())
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)  # a module: its class
 
@@ -90,7 +91,13 @@ class CompiledFunction:
             args, kwargs = _unflatten(structure, iter(
                 Tensor._wrap(leaf) if isinstance(leaf, np.ndarray) else leaf for leaf in leaves))
             return self.fn(*args, **kwargs)
-        structure, leaves = _flatten((list(args), kwargs), [])
+        if kwargs or not all(type(a) in _ARRAYS for a in args):
+            structure, leaves = _flatten((list(args), kwargs), [])
+        else:  # the common call, positional tensors: no flattening
+            leaves = args
+            structure = self._positional.get(len(args))
+            if structure is None:
+                structure = self._positional[len(args)] = _flatten((list(args), {}), [])[0]
         if self._state is None:  # found once: the modules, optimizers, tensors fn uses
             self._state = discover(self.fn, [*args, *kwargs.values()])
         modules, optimizers, tensors = self._state
@@ -99,36 +106,44 @@ class CompiledFunction:
         if trace is None:
             trace = self._trace(structure, leaves, signature, modules, optimizers, tensors)
         self._latest = trace
-        feeds = [leaf._data if isinstance(leaf, Tensor) else np.asarray(leaf)
-                 for leaf in leaves if _is_array(leaf)]
-        values = trace.plan([*feeds, *trace.swap.rate_feeds()], {})
+        feeds = [leaf._data if isinstance(leaf, Tensor) else leaf
+                 for leaf in leaves if isinstance(leaf, Tensor | np.ndarray)]
+        if trace.swap.rates:
+            feeds.extend(trace.swap.rate_feeds())
+        values = trace.plan(feeds, {})
         for param, index in trace.grads:
             param.grad = Tensor._wrap(values[index])
+        outputs = trace.outputs
+        if trace.structure == ("leaf", None):  # one tensor: the common result
+            item = outputs[0]
+            return Tensor._wrap(values[item]) if type(item) is _Out else item
         return _unflatten(trace.structure, iter(
-            Tensor._wrap(values[item]) if isinstance(item, _Out) else item
-            for item in trace.outputs))
+            Tensor._wrap(values[item]) if type(item) is _Out else item for item in outputs))
 
-    def _signature(self, leaves: list, modules: list, optimizers: list) -> tuple:
+    def _signature(self, leaves, modules: list, optimizers: list) -> tuple:
         parts = []
         for leaf in leaves:
-            if isinstance(leaf, Tensor) and is_symbolic(leaf):
-                raise TracingError(at_user_site(
-                    f"{self.__name__}: an argument is a symbolic tensor; compiled functions "
-                    f"take arrays, eager tensors and Python values"
-                ))
-            if _is_array(leaf):
-                data = leaf._data if isinstance(leaf, Tensor) else np.asarray(leaf)
+            kind = type(leaf)
+            if kind in _ARRAYS or isinstance(leaf, Tensor | np.ndarray):
+                data = leaf if isinstance(leaf, np.ndarray) else leaf._data
+                if type(data) is not np.ndarray:
+                    raise TracingError(at_user_site(
+                        f"{self.__name__}: an argument is a symbolic tensor; compiled "
+                        f"functions take arrays, eager tensors and Python values"
+                    ))
                 shape = data.shape
                 if self.dynamic_batch and shape:
                     shape = (None, *shape[1:])
                 parts.append(("array", data.dtype.str, shape))
             else:
                 _check_static(self.__name__, leaf)
-                parts.append(("static", type(leaf).__name__, leaf))
-        parts.append(("training", tuple(m.training for m in modules)))
-        parts.append(("hyper", tuple(
-            tuple((k, v) for k, v in group.items() if k not in ("params", "lr"))
-            for o in optimizers for group in o.param_groups)))
+                parts.append(("static", kind.__name__, leaf))
+        if modules:
+            parts.append(("training", tuple(m.training for m in modules)))
+        if optimizers:
+            parts.append(("hyper", tuple(
+                tuple((k, v) for k, v in group.items() if k not in ("params", "lr"))
+                for o in optimizers for group in o.param_groups)))
         return tuple(parts)
 
     def _trace(self, structure, leaves: list, signature: tuple, modules, optimizers,
@@ -204,6 +219,9 @@ class _Out:
 
     def __index__(self) -> int:
         return self.index
+
+
+_ARRAYS = (Tensor, np.ndarray)
 
 
 def _is_array(leaf) -> bool:

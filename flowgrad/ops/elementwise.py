@@ -76,13 +76,21 @@ sigmoid = Primitive("sigmoid", _sigmoid_kernel, unary_float("sigmoid"),
 
 
 def _clip_kernel(x, low, high):
-    # With both bounds as scalars of x's own float type, np.clip takes its vectorised path
-    # (1.4 ms on 2M float32 values, against 2.5 ms for Python bounds or np.maximum(x, 0)).
+    # Large float arrays: np.clip with both bounds as scalars of x's own type takes NumPy's
+    # vectorised path (1.4 ms on 2M float32 values, against 2.4 ms for np.maximum(x, 0)).
+    # Small ones: np.clip's Python layer costs ~8 us, np.maximum/np.minimum ~1 us each.
     if x.dtype.kind != "f":
         return np.clip(x, low, high)
     scalar = x.dtype.type
+    if x.size < _CLIP_SIZE:
+        out = x if low is None else np.maximum(x, scalar(low))
+        return np.minimum(out, scalar(high)) if high is not None else (
+            out if out is not x else x.copy())
     return np.clip(x, scalar(-np.inf if low is None else low),
                    scalar(np.inf if high is None else high))
+
+
+_CLIP_SIZE = 1 << 14
 
 
 relu = Primitive("relu", lambda x: _clip_kernel(x, 0, None), unary("relu"),
