@@ -91,7 +91,12 @@ class CompiledFunction:
             args, kwargs = _unflatten(structure, iter(
                 Tensor._wrap(leaf) if isinstance(leaf, np.ndarray) else leaf for leaf in leaves))
             return self.fn(*args, **kwargs)
-        if kwargs or not all(type(a) in _ARRAYS for a in args):
+        simple = not kwargs
+        for arg in args:
+            if type(arg) is not Tensor and type(arg) is not np.ndarray:
+                simple = False
+                break
+        if not simple:
             structure, leaves = _flatten((list(args), kwargs), [])
         else:  # the common call, positional tensors: no flattening
             leaves = args
@@ -107,7 +112,7 @@ class CompiledFunction:
             trace = self._trace(structure, leaves, signature, modules, optimizers, tensors)
         self._latest = trace
         feeds = [leaf._data if isinstance(leaf, Tensor) else leaf
-                 for leaf in leaves if isinstance(leaf, Tensor | np.ndarray)]
+                 for leaf in leaves if isinstance(leaf, _ARRAYS)]
         if trace.swap.rates:
             feeds.extend(trace.swap.rate_feeds())
         values = trace.plan(feeds, {})
@@ -121,30 +126,37 @@ class CompiledFunction:
             Tensor._wrap(values[item]) if type(item) is _Out else item for item in outputs))
 
     def _signature(self, leaves, modules: list, optimizers: list) -> tuple:
+        """What decides the trace: each argument's dtype and shape (or static value), the
+        modules' training flags, the optimizers' hyper-parameters other than the rate."""
         parts = []
         for leaf in leaves:
             kind = type(leaf)
-            if kind in _ARRAYS or isinstance(leaf, Tensor | np.ndarray):
-                data = leaf if isinstance(leaf, np.ndarray) else leaf._data
-                if type(data) is not np.ndarray:
-                    raise TracingError(at_user_site(
-                        f"{self.__name__}: an argument is a symbolic tensor; compiled "
-                        f"functions take arrays, eager tensors and Python values"
-                    ))
-                shape = data.shape
-                if self.dynamic_batch and shape:
-                    shape = (None, *shape[1:])
-                parts.append(("array", data.dtype.str, shape))
-            else:
+            data = leaf._data if kind is Tensor else leaf if kind is np.ndarray else None
+            if data is None and isinstance(leaf, _ARRAYS):  # subclasses
+                data = leaf._data if isinstance(leaf, Tensor) else leaf
+            if data is None:
                 _check_static(self.__name__, leaf)
                 parts.append(("static", kind.__name__, leaf))
+                continue
+            if type(data) is not np.ndarray:
+                raise TracingError(at_user_site(
+                    f"{self.__name__}: an argument is a symbolic tensor; compiled functions "
+                    f"take arrays, eager tensors and Python values"
+                ))
+            shape = data.shape
+            if self.dynamic_batch and shape:
+                shape = (None, *shape[1:])
+            parts.append(("array", data.dtype, shape))
         if modules:
-            parts.append(("training", tuple(m.training for m in modules)))
+            parts.append(("training", tuple([m.training for m in modules])))
         if optimizers:
-            parts.append(("hyper", tuple(
-                tuple((k, v) for k, v in group.items() if k not in ("params", "lr"))
-                for o in optimizers for group in o.param_groups)))
+            parts.append(("hyper", tuple([group[key] for group in self._groups(optimizers)
+                                          for key in group if key not in _FED])))
         return tuple(parts)
+
+    @staticmethod
+    def _groups(optimizers: list) -> list[dict]:
+        return [group for optimizer in optimizers for group in optimizer.param_groups]
 
     def _trace(self, structure, leaves: list, signature: tuple, modules, optimizers,
                tensors) -> Trace:
@@ -159,7 +171,7 @@ class CompiledFunction:
                 for index, leaf in enumerate(leaves):
                     if _is_array(leaf):
                         shape = signature[index][2]
-                        node = placeholder(np.dtype(signature[index][1]), shape=shape,
+                        node = placeholder(signature[index][1], shape=shape,
                                            name=f"input_{index}")
                         node._rg = isinstance(leaf, Tensor) and leaf._rg
                         symbolic.append(node)
@@ -222,6 +234,7 @@ class _Out:
 
 
 _ARRAYS = (Tensor, np.ndarray)
+_FED = ("params", "lr")  # group entries that are not part of a signature (lr is an input)
 
 
 def _is_array(leaf) -> bool:
@@ -248,8 +261,10 @@ def _describe(index: int, signature: tuple) -> str:
         return "a module's training flag"
     if kind == "hyper":
         return "an optimizer's hyper-parameters"
-    what = "shape/dtype" if kind == "array" else "value"
-    return f"argument {index} ({what} {signature[index][1:]})"
+    if kind == "array":
+        _, dtype, shape = signature[index]
+        return f"argument {index} (now {dtype} of shape {tuple(shape)})"
+    return f"argument {index} (now the {signature[index][1]} {signature[index][2]!r})"
 
 
 def compile(fn: Callable | None = None, *, dynamic_batch: bool = False,

@@ -104,7 +104,7 @@ class Swap:
                 state.extend(group["params"])
             for entry in optimizer.state.values():
                 state.extend(v for v in entry.values() if isinstance(v, Tensor))
-        params = [t for t in state if t._rg and t.grad_fn is None]
+        params = list({id(t): t for t in state if t._rg and t.grad_fn is None}.values())
         state.extend(p.grad for p in params if isinstance(p.grad, Tensor))
         for tensor in state:
             if id(tensor) in seen or type(tensor._data) is not np.ndarray:
