@@ -20,26 +20,12 @@ import numpy as np
 
 import flowgrad as fg
 from benchmarks.common import median_seconds, print_table
+from benchmarks.workloads import article_cnn, mlp
 
 try:
     import torch
 except ImportError:  # the reference is optional
     torch = None
-
-
-def mlp(lib):
-    nn = lib.nn
-    return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
-                         nn.Linear(256, 10))
-
-
-def article_cnn(lib):
-    nn = lib.nn
-    return nn.Sequential(
-        nn.Conv2d(3, 32, kernel_size=3, stride=1, padding=1), nn.ReLU(),
-        nn.MaxPool2d(kernel_size=2, stride=2), nn.Flatten(),
-        nn.Linear(32 * 16 * 16, 64), nn.ReLU(), nn.Linear(64, 10),
-    )
 
 
 WORKLOADS = {

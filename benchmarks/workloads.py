@@ -82,7 +82,6 @@ def make(implementation: str, workload: str, case: Case) -> Run:
 
 
 # -- flowgrad and PyTorch: the same code, PyTorch's names -------------------------------------
-# (benchmarks.train builds the same two models, but importing it imports torch as well.)
 
 def mlp(lib):
     nn = lib.nn

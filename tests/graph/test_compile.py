@@ -34,7 +34,8 @@ def test_first_call_is_eager_later_calls_run_the_graph():
     assert len(calls) == 3
 
 
-def train(model, optimizer, scheduler, steps, compiled):
+def training_step(model, optimizer):
+    """One step of cross-entropy training; its closure is how fg.compile finds the state."""
     def step(x, y):
         optimizer.zero_grad()
         loss = nn.functional.cross_entropy(model(x), y)
@@ -42,6 +43,11 @@ def train(model, optimizer, scheduler, steps, compiled):
         optimizer.step()
         return loss
 
+    return step
+
+
+def train(model, optimizer, scheduler, steps, compiled):
+    step = training_step(model, optimizer)
     run = fg.compile(step) if compiled else step
     losses = []
     for i in range(steps):
@@ -85,15 +91,7 @@ def test_a_cnn_with_batch_norm_and_dropout_compiles_to_the_eager_numbers():
     runs = []
     for compiled in (False, True):
         copied = copy.deepcopy(model)
-        optimizer = fg.optim.Adam(copied.parameters(), lr=0.01)
-
-        def step(x, y, copied=copied, optimizer=optimizer):
-            optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(copied(x), y)
-            loss.backward()
-            optimizer.step()
-            return loss
-
+        step = training_step(copied, fg.optim.Adam(copied.parameters(), lr=0.01))
         run = fg.compile(step) if compiled else step
         losses = []
         for i in range(4):
@@ -205,3 +203,28 @@ def test_printing_inside_a_trace_warns_that_it_shows_no_value():
     with pytest.warns(UserWarning, match=r"printing a tensor inside the compiled function "
                                           r"noisy happens once, while tracing"):
         assert noisy(fg.ones(1)).tolist() == [2.0]
+
+
+def test_state_named_by_default_arguments_is_found():
+    fg.manual_seed(0)
+    layer = nn.Linear(8, 1)
+    twin = copy.deepcopy(layer)
+
+    sgd = fg.optim.SGD(layer.parameters(), lr=0.1)
+
+    def step(x, layer=layer, optimizer=sgd):
+        optimizer.zero_grad()
+        loss = (layer(x) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    compiled = fg.compile(step)
+    twin_optimizer = fg.optim.SGD(twin.parameters(), lr=0.1)
+    for _ in range(3):
+        compiled(fg.tensor(X))
+        twin_optimizer.zero_grad()
+        (twin(fg.tensor(X)) ** 2).mean().backward()
+        twin_optimizer.step()
+    np.testing.assert_allclose(layer.weight.detach().numpy(), twin.weight.detach().numpy(),
+                               rtol=1e-6)

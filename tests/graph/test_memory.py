@@ -3,6 +3,7 @@
 import copy
 
 import numpy as np
+from test_compile import training_step
 
 import flowgrad as fg
 from flowgrad import nn
@@ -69,15 +70,7 @@ def test_a_compiled_training_step_with_buffers_matches_eager():
     losses = []
     for compiled in (False, True):
         copied = copy.deepcopy(model)
-        optimizer = fg.optim.Adam(copied.parameters(), lr=0.01)
-
-        def step(inputs, labels, copied=copied, optimizer=optimizer):
-            optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(copied(inputs), labels)
-            loss.backward()
-            optimizer.step()
-            return loss
-
+        step = training_step(copied, fg.optim.Adam(copied.parameters(), lr=0.01))
         run = fg.compile(step) if compiled else step
         losses.append([run(fg.tensor(x), fg.tensor(y)).item() for _ in range(4)])
     np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)
