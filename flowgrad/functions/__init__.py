@@ -79,6 +79,7 @@ from flowgrad.functions.elementwise import (
     sign,
     sin,
     sqrt,
+    square,
     sub,
     subtract,
     tanh,
@@ -151,16 +152,14 @@ from flowgrad import inplace
 
 # Methods that are the functions of the same name (x.exp() is fg.exp(x)).
 _METHODS = (
-    "exp log log1p sqrt rsqrt sin cos tanh sigmoid relu erf abs sign floor ceil round clamp clip "
-    "reciprocal neg negative maximum minimum pow add sub mul div true_divide floor_divide "
-    "remainder eq ne lt le gt ge logical_and logical_or logical_not bitwise_and bitwise_or "
-    "bitwise_xor bitwise_not lerp addcmul addcdiv sum mean var std max min amax amin argmax "
-    "argmin prod logsumexp log_softmax softmax all any count_nonzero norm reshape view flatten "
-    "unflatten "
-    "squeeze unsqueeze "
-    "permute transpose t movedim expand expand_as broadcast_to repeat repeat_interleave split "
-    "chunk unbind flip gather scatter_add index_select take_along_dim nonzero masked_fill "
-    "matmul mm bmm dot outer"
+    "exp log log1p sqrt square rsqrt sin cos tanh sigmoid relu erf abs sign floor ceil round "
+    "clamp clip reciprocal neg negative maximum minimum pow add sub mul div true_divide "
+    "floor_divide remainder eq ne lt le gt ge logical_and logical_or logical_not bitwise_and "
+    "bitwise_or bitwise_xor bitwise_not lerp addcmul addcdiv sum mean var std max min amax "
+    "amin argmax argmin prod logsumexp log_softmax softmax all any count_nonzero norm reshape "
+    "view flatten unflatten squeeze unsqueeze permute transpose t movedim expand expand_as "
+    "broadcast_to repeat repeat_interleave split chunk unbind flip gather scatter_add "
+    "index_select take_along_dim nonzero masked_fill matmul mm bmm dot outer"
 ).split()
 
 

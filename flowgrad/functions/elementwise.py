@@ -259,6 +259,12 @@ def _where_operands(a, b) -> tuple[Tensor, Tensor]:
     return promote_all(a, b)
 
 
+def square(input) -> Tensor:
+    """``input * input``."""
+    x = as_tensor_like(input)
+    return mul(x, x)
+
+
 def lerp(input, end, weight) -> Tensor:
     """``input + weight * (end - input)``."""
     return add(input, mul(weight, sub(end, input)))

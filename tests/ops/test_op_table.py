@@ -794,6 +794,7 @@ add(
          grad=False),
     case("lerp", lambda m, a, b: m.lerp(a, b, 0.3), lambda a, b: a + 0.3 * (b - a),
          gen.randn(2, 3), gen.randn(3)),
+    case("square", lambda m, x: x.square(), np.square, gen.randn(2, 3)),
     case("addcmul", lambda m, a, b, c: m.addcmul(a, b, c, value=0.5),
          lambda a, b, c: a + 0.5 * b * c, gen.randn(2, 3), gen.randn(3), gen.randn(2, 1)),
     case("addcdiv", lambda m, a, b, c: m.addcdiv(a, b, c, value=-2.0),
