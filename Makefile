@@ -30,6 +30,7 @@ lint: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.overhead
 	$(BIN)/python -m benchmarks.train
+	$(BIN)/python -m benchmarks.fusion
 	$(BIN)/python -m benchmarks
 
 clean:
