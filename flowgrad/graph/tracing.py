@@ -129,8 +129,9 @@ class Swap:
         return [np.asarray(group["lr"], dtype=np.float64) for group, _, _ in self.rates]
 
     def written(self) -> list:
-        """The assignments the trace made to state (each tensor's last)."""
-        return [t._data for t, _ in self.swapped if t._data.op == "assign"]
+        """The assignments the trace made to state, through the tensors themselves or any
+        alias of them (``param.data -= ...`` updates a detached view)."""
+        return [n for n in self.graph.nodes if n.op == "assign" and "storage" in n.attrs]
 
     def new_grads(self) -> list[tuple[Tensor, Tensor]]:
         """Parameters whose ``.grad`` the trace set to a graph value."""

@@ -228,3 +228,27 @@ def test_state_named_by_default_arguments_is_found():
         twin_optimizer.step()
     np.testing.assert_allclose(layer.weight.detach().numpy(), twin.weight.detach().numpy(),
                                rtol=1e-6)
+
+
+def test_updates_through_data_are_kept():
+    fg.manual_seed(0)
+    layer = nn.Linear(8, 1)
+    twin = copy.deepcopy(layer)
+
+    def step(x):
+        layer.zero_grad()
+        loss = (layer(x) ** 2).mean()
+        loss.backward()
+        for param in layer.parameters():
+            param.data -= 0.1 * param.grad  # old-style manual SGD
+        return loss
+
+    compiled = fg.compile(step)
+    for _ in range(3):
+        compiled(fg.tensor(X))
+        twin.zero_grad()
+        (twin(fg.tensor(X)) ** 2).mean().backward()
+        for param in twin.parameters():
+            param.data -= 0.1 * param.grad
+    np.testing.assert_allclose(layer.weight.detach().numpy(), twin.weight.detach().numpy(),
+                               rtol=1e-6)
