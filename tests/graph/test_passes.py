@@ -545,3 +545,22 @@ def test_the_transpose_of_a_product_is_the_product_of_transposes():
         assert got[0].flags.c_contiguous  # computed in this layout, not a strided view
     np.testing.assert_array_equal(got[0], (a @ b).T)
     np.testing.assert_array_equal(got[1], a @ b)
+
+
+def test_relu_gradient_through_max_pooling_is_masked_before_unpooling():
+    data = np.random.default_rng(4).standard_normal((2, 3, 6, 6)).astype(np.float32)
+    with fg.Graph().as_default() as g:
+        x = fg.placeholder(fg.float32, shape=(None, 3, 6, 6), name="x")
+        pooled = fg.nn.functional.max_pool2d(fg.nn.functional.relu(x), 3, stride=2)
+        (grad,) = fg.gradients((pooled * pooled).sum(), [x])
+    report = g.explain(grad)
+    assert "mask before unpooling: where masks the pooled gradient" in report
+    results = []
+    for disabled in ((), ("simplify",)):
+        with fg.Session(g, disable_passes=disabled) as sess:
+            results.append(sess.run(grad, {x: data}))
+    eager = fg.tensor(data, requires_grad=True)
+    out = fg.nn.functional.max_pool2d(fg.nn.functional.relu(eager), 3, stride=2)
+    (out * out).sum().backward()
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_allclose(results[0], eager.grad.numpy(), rtol=1e-6)

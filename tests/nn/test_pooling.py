@@ -177,3 +177,18 @@ def test_max_pool_positions_are_the_same_computed_in_cache_sized_blocks(monkeypa
     whole = kernels._max_pool2d_argmax_block(x, **geometry)
     monkeypatch.setattr(kernels, "_CACHE_BLOCK_BYTES", 2 * x[:1].nbytes)  # blocks of 2 samples
     np.testing.assert_array_equal(kernels._max_pool2d_argmax_kernel(x, **geometry), whole)
+
+
+@pytest.mark.parametrize("kernel", [(2, 2), (3, 2), (1, 4)])
+def test_tiling_windows_take_the_fast_path_with_the_same_positions(kernel):
+    """Windows that tile the input exactly have their own kernel: it must find the same
+    first maxima as the general one, ties included (small integers make many ties)."""
+    from flowgrad.ops import nn as kernels
+
+    x = np.random.default_rng(5).integers(0, 3, (5, 3, 12, 8)).astype(np.float32)
+    geometry = dict(kernel=kernel, stride=kernel, padding=(0, 0), dilation=(1, 1),
+                    ceil_mode=False)
+    fast = kernels._non_overlapping_argmax(x, kernel, per_block=2)
+    general = kernels._max_pool2d_argmax_block(x, **geometry)
+    np.testing.assert_array_equal(fast, general)
+    np.testing.assert_array_equal(kernels._max_pool2d_argmax_kernel(x, **geometry), general)

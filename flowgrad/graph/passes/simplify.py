@@ -8,6 +8,7 @@
   keeps the order becomes ``x``;
 - the transpose of a matrix product nothing else reads becomes the product of the
   transposes in the other order (a weight gradient then comes out contiguous);
+- ReLU's gradient through max pooling masks the pooled gradient before unpooling it;
 - a reshape of a reshape becomes one reshape of the first one's input (both are in C order,
   so the intermediate shape does not matter, even when resolved at run time); a reshape to
   x's own shape becomes ``x`` when both shapes are fully known.
@@ -65,6 +66,8 @@ def simplify(program: Program) -> PassResult:
         found = rule(node, inputs, resolve) if rule else None
         if found is None and node.op == "permute":
             found = _transposed_product(node, inputs, uses)
+        if found is None and node.op == "where":
+            found = _mask_before_unpooling(node, inputs, uses)
         if found is None:
             nodes.append(node)
             continue
@@ -146,6 +149,39 @@ def _transposed_product(node: Node, inputs: tuple[Node, ...], uses: dict
     return swapped, f"transposed product: {node.name} -> {b.name}.T @ {a.name}.T"
 
 
+def _mask_before_unpooling(node: Node, inputs: tuple[Node, ...], uses: dict
+                           ) -> tuple[Node, str] | None:
+    """ReLU's gradient through max pooling, ``where(r > 0, unpool(g), 0)``, computed as
+    ``unpool(where(pool(r) > 0, g, 0))``: unpooling puts each g at its window's maximum
+    (zeros elsewhere), whose value in r is the pooled one, so masking the pooled values is
+    the same and touches a quarter of the memory (a conv-ReLU-pool block's backward)."""
+    condition, unpooled, zero = inputs
+    if not (condition.op == "gt" and _is_zero(condition.inputs[1]) and _is_zero(zero)
+            and unpooled.op == "max_pool2d_backward" and uses.get(unpooled, 0) == 1):
+        return None
+    relu_out = condition.inputs[0]
+    grad, argmax = unpooled.inputs
+    if argmax.op != "max_pool2d_argmax" or argmax.inputs[0] is not relu_out:
+        return None
+    from flowgrad.ops import PRIMITIVES
+
+    def make(op: str, args: tuple, shape, dtype, suffix: str, attrs=None) -> Node:
+        return Node(node.graph, op, args, attrs or {}, shape, dtype, f"{node.name}/{suffix}",
+                    node.site, PRIMITIVES[op])
+
+    pooled = make("max_pool2d", (relu_out, argmax), argmax.shape, relu_out.dtype, "pooled")
+    kept = make("gt", (pooled, condition.inputs[1]), argmax.shape, condition.dtype, "kept")
+    masked = make("where", (kept, grad, zero), grad.shape, grad.dtype, "masked")
+    result = Node(node.graph, unpooled.op, (masked, argmax), unpooled.attrs, node.shape,
+                  node.dtype, node.name, node.site, unpooled.prim)
+    return result, f"mask before unpooling: {node.name} masks the pooled gradient"
+
+
+def _is_zero(node: Node) -> bool:
+    return node.op == "constant" and node.attrs["value"].ndim == 0 and _all_equal(
+        node.attrs["value"], 0)
+
+
 def _transpose(x: Node, like: Node, suffix: str) -> Node:
     n = x.ndim
     dims = (*range(n - 2), n - 1, n - 2)
@@ -155,9 +191,20 @@ def _transpose(x: Node, like: Node, suffix: str) -> Node:
 
 
 def _new_nodes(replacement: Node, present: set) -> list[Node]:
-    """``replacement`` and any new nodes it reads, inputs first."""
-    new = [n for n in replacement.inputs if n not in present]
-    return [*new, replacement] if replacement not in present else new
+    """``replacement`` and the new nodes it reads (at any depth), inputs first."""
+    order: list[Node] = []
+    seen: set[Node] = set()
+
+    def visit(node: Node) -> None:
+        if node in present or node in seen:
+            return
+        seen.add(node)
+        for source in node.inputs:
+            visit(source)
+        order.append(node)
+
+    visit(replacement)
+    return order
 
 
 _RULES: dict[str, Callable] = {
