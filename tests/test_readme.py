@@ -10,7 +10,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def test_readme_python_blocks_run():
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
-    assert len(blocks) == 3, "the README shows the autograd, training and graph examples"
+    assert len(blocks) == 4, "the README shows autograd, training, graph and compile examples"
     spaces, printed = [], []
     for block in blocks:
         namespace: dict = {}
@@ -18,7 +18,7 @@ def test_readme_python_blocks_run():
             exec(compile(block, str(README), "exec"), namespace)
         spaces.append(namespace)
         printed.append(out.getvalue())
-    autograd_example, training_example, graph_example = spaces
+    autograd_example, training_example, graph_example, compile_example = spaces
     assert autograd_example["loss"].item() < 0.02
     weights = autograd_example["w"].flatten().tolist()
     for got, want in zip(weights, [2.0, -1.0, 0.5], strict=True):
@@ -28,3 +28,6 @@ def test_readme_python_blocks_run():
     assert abs(w - 2.0) < 0.05 and abs(b - 1.0) < 0.05
     assert "def run(feeds, values):" in printed[2]  # the plan's source
     assert "nodes before" in printed[2]  # the passes' report
+    losses = compile_example["losses"]
+    assert losses[0] > 1.5 and losses[-1] < 0.2  # compiled training learns
+    assert "memory plan" in printed[3]
