@@ -1,5 +1,6 @@
 """Memory planning: preallocated, shared buffers give the same numbers and leak nothing."""
 
+import contextlib
 import copy
 
 import numpy as np
@@ -75,3 +76,40 @@ def test_a_compiled_training_step_with_buffers_matches_eager():
         losses.append([run(fg.tensor(x), fg.tensor(y)).item() for _ in range(4)])
     np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)
     assert run._latest.plan.memory.assigned  # the step did use buffers
+
+
+def test_kernels_trusted_to_make_fresh_arrays_do():
+    """The memory plan lets a buffer feed a kernel in memory._FRESH, trusting it never to
+    return a view of its input: every such kernel, on every op-table case that runs it."""
+    import pytest
+
+    from flowgrad.graph import memory
+    from flowgrad.ops import PRIMITIVES
+
+    pytest.importorskip("optest")
+    from optest import first_order
+    from test_op_table import CASES
+
+    checked, views, originals = set(), set(), {}
+
+    def watch(name, kernel):
+        def run(*arrays, **attrs):
+            out = np.asarray(kernel(*arrays, **attrs))
+            if any(isinstance(a, np.ndarray) and np.shares_memory(out, a) for a in arrays):
+                views.add(name)
+            checked.add(name)
+            return out
+        return run
+
+    for name in memory._FRESH:
+        originals[name] = PRIMITIVES[name].forward
+        PRIMITIVES[name].forward = watch(name, originals[name])
+    try:
+        for case in CASES:
+            with contextlib.suppress(Exception):  # what ran before any failure was watched
+                first_order(case, case.inputs)  # the forward and the gradient kernels
+    finally:
+        for name, kernel in originals.items():
+            PRIMITIVES[name].forward = kernel
+    assert not views, f"these kernels returned a view of an input: {sorted(views)}"
+    assert checked >= memory._FRESH - {"keep_mask"}, memory._FRESH - checked
