@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from flowgrad.autograd.mode import STATE
 from flowgrad.errors import DTypeError, ShapeError, at_user_site
 from flowgrad.ops.base import Primitive
 from flowgrad.ops.rules import shape_of, shapes_agree
@@ -144,6 +145,33 @@ def _im2col(x: np.ndarray, kernel, stride, padding, dilation, groups: int, out_h
     return cols
 
 
+class _Columns:
+    """The columns of the last convolution's input, kept for its weight gradient: training
+    computes that gradient right after the backward reaches the layer, from the same input
+    array, so the forward's im2col (1.2 ms for a 64x3x32x32 batch) is reused, not redone.
+    One entry, taken once; the input's identity and geometry must match, and autograd's
+    version counters have already refused an input modified in place since the forward."""
+
+    def __init__(self) -> None:
+        self.entry: tuple | None = None
+
+    def keep(self, x: np.ndarray, *geometry_and_cols) -> None:
+        *geometry, cols = geometry_and_cols
+        # Not when no gradient will follow (inference), nor a view of x (a 1x1 convolution).
+        if STATE.grad_enabled and cols.base is None:
+            self.entry = (x, tuple(geometry), cols)
+
+    def take(self, x: np.ndarray, *geometry):
+        entry = self.entry
+        if entry is None or entry[0] is not x or entry[1] != tuple(geometry):
+            return None
+        self.entry = None
+        return entry[2]
+
+
+_LAST_COLUMNS = _Columns()
+
+
 def _col2im(cols: np.ndarray, input_shape, kernel, stride, padding, dilation, groups: int,
             out_hw) -> np.ndarray:
     """The adjoint of :func:`_im2col`: add each column entry back to the pixel it came from."""
@@ -168,6 +196,7 @@ def _conv2d_kernel(x, weight, *bias, stride, padding, dilation, groups):
     if min(out_hw) < 1:
         raise ValueError("empty output")  # bind replaces it by the shape rule's message
     cols = _im2col(x, (kh, kw), stride, padding, dilation, groups, out_hw, ones_row=bool(bias))
+    _LAST_COLUMNS.keep(x, (kh, kw), stride, padding, dilation, groups, out_hw, bool(bias), cols)
     matrix = weight.reshape(groups, out_channels // groups, per_group * kh * kw)
     if bias:
         matrix = np.concatenate([matrix, bias[0].reshape(groups, -1, 1)], axis=2)
@@ -299,7 +328,9 @@ def _backward_weight_kernel(x, g, *, weight_shape, bias, stride, padding, dilati
     kernel = tuple(weight_shape[2:])
     # With ``bias``, a row of ones in the columns makes the bias gradient (the sum of g) the
     # last column of the product: one matmul instead of a matmul and a reduction.
-    cols = _im2col(x, kernel, stride, padding, dilation, groups, (oh, ow), ones_row=bias)
+    cols = _LAST_COLUMNS.take(x, kernel, stride, padding, dilation, groups, (oh, ow), bias)
+    if cols is None:
+        cols = _im2col(x, kernel, stride, padding, dilation, groups, (oh, ow), ones_row=bias)
     grads = g.reshape(n, groups, out_per_group, oh * ow)
     if out_per_group <= oh * ow:
         # Per-sample products are no bigger than the columns: batched matmul, then sum.
