@@ -258,3 +258,25 @@ def test_output_padding_must_be_below_stride_or_dilation():
     error, _ = raised(lambda: F.conv_transpose2d(fg.randn(1, 2, 3, 3), fg.randn(2, 2, 3, 3),
                                                  stride=2, output_padding=2), ValueError)
     assert "output_padding" in str(error)
+
+
+def test_the_weight_gradient_reuses_the_forward_columns_only_for_the_same_input():
+    from flowgrad.ops import nn as kernels
+
+    rng = np.random.default_rng(3)
+    x = fg.tensor(rng.standard_normal((2, 3, 5, 5)).astype(np.float32))
+    w = fg.tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
+    with fg.no_grad():
+        fg.nn.functional.conv2d(x, w, padding=1)
+    assert kernels._LAST_COLUMNS.entry is None  # inference keeps nothing
+    out = fg.nn.functional.conv2d(x, w, padding=1)
+    assert kernels._LAST_COLUMNS.entry[0] is x._data
+    (grad,) = fg.autograd.grad(out.sum(), [w])
+    assert kernels._LAST_COLUMNS.entry is None  # taken once
+    other = fg.tensor(rng.standard_normal((2, 3, 5, 5)).astype(np.float32))
+    fg.nn.functional.conv2d(other, w, padding=1)  # a later forward on another input
+    (again,) = fg.autograd.grad(fg.nn.functional.conv2d(x, w, padding=1).sum(), [w])
+    np.testing.assert_allclose(again.numpy(), grad.numpy(), rtol=1e-6)
+    expected = np.einsum("nchw->c", np.pad(x.numpy(), ((0, 0), (0, 0), (1, 1), (1, 1)))[
+        :, :, :5, :5])  # sum of the input window at kernel position (0, 0), per channel
+    np.testing.assert_allclose(grad.numpy()[:, :, 0, 0], np.tile(expected, (4, 1)), rtol=1e-5)
