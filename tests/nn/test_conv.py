@@ -273,9 +273,11 @@ def test_the_weight_gradient_reuses_the_forward_columns_only_for_the_same_input(
     assert kernels._LAST_COLUMNS.entry[0] is x._data
     (grad,) = fg.autograd.grad(out.sum(), [w])
     assert kernels._LAST_COLUMNS.entry is None  # taken once
+    first = fg.nn.functional.conv2d(x, w, padding=1)
     other = fg.tensor(rng.standard_normal((2, 3, 5, 5)).astype(np.float32))
-    fg.nn.functional.conv2d(other, w, padding=1)  # a later forward on another input
-    (again,) = fg.autograd.grad(fg.nn.functional.conv2d(x, w, padding=1).sum(), [w])
+    fg.nn.functional.conv2d(other, w, padding=1)  # replaces the kept columns
+    (again,) = fg.autograd.grad(first.sum(), [w])  # so x's are recomputed
+    assert kernels._LAST_COLUMNS.entry[0] is other._data
     np.testing.assert_allclose(again.numpy(), grad.numpy(), rtol=1e-6)
     expected = np.einsum("nchw->c", np.pad(x.numpy(), ((0, 0), (0, 0), (1, 1), (1, 1)))[
         :, :, :5, :5])  # sum of the input window at kernel position (0, 0), per channel
