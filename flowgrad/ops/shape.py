@@ -94,8 +94,12 @@ def _permute_vjp(ctx, g):
     return (g.permute(tuple(np.argsort(ctx.attrs["dims"]).tolist())),)
 
 
-permute = Primitive("permute", lambda x, dims: np.transpose(x, dims), _permute_rule,
-                    _permute_vjp, view=True)
+def _permute_kernel(x, dims):
+    # A matrix transpose (a weight in every Linear) as the attribute: 0.2 us, not 1.2.
+    return x.T if dims == (1, 0) else x.transpose(dims)
+
+
+permute = Primitive("permute", _permute_kernel, _permute_rule, _permute_vjp, view=True)
 
 
 def _broadcast_rule(x, shape):
