@@ -252,3 +252,16 @@ def test_updates_through_data_are_kept():
             param.data -= 0.1 * param.grad
     np.testing.assert_allclose(layer.weight.detach().numpy(), twin.weight.detach().numpy(),
                                rtol=1e-6)
+
+
+def test_dropout_draws_a_new_mask_at_every_compiled_call():
+    layer = nn.Dropout(0.5)
+
+    @fg.compile
+    def drop(x):
+        return layer(x)
+
+    ones = fg.ones(1000)
+    masks = [drop(ones).numpy() for _ in range(4)]  # eager, traced, replayed, replayed
+    assert all(set(np.unique(m)) == {0.0, 2.0} for m in masks)
+    assert len({m.tobytes() for m in masks}) == 4
