@@ -132,7 +132,6 @@ class Graph:
         self._scopes: list[str] = []
         self.variables: list = []  # the Variable tensors made in this graph, in order
         self.captured: dict[int, tuple] = {}  # id(eager tensor) -> (weakref, its Variable)
-        self.version = 0  # bumped by every added node (plans cache against it)
         self.sealed = False  # a finished trace's graph: nothing more may be added
         self.traced: str | None = None  # the compiled function this graph traces, if any
 
@@ -157,7 +156,6 @@ class Graph:
         node = Node(self, op, inputs, attrs or {}, shape, dtype,
                     self.unique_name(name or op, scoped), site, prim)
         self.nodes.append(node)
-        self.version += 1
         return node
 
     def unique_name(self, base: str, scoped: bool = True) -> str:

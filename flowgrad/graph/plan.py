@@ -37,8 +37,6 @@ class Plan:
             ))
         self.reads = frozenset(n.attrs["variable"] for n in program.nodes
                                if n.op == "variable" and "storage" not in n.attrs)
-        self.writes = tuple(dict.fromkeys(n.attrs["variable"] for n in program.nodes
-                                          if n.op == "assign"))
         escaping = set(program.outputs) | {n.inputs[0] for n in program.nodes
                                             if n.op == "assign"}
         self.memory = plan_memory(program.nodes, escaping)
