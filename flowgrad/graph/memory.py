@@ -41,10 +41,27 @@ class MemoryPlan:
     peak_after: int = 0  # the same with the buffers (which stay allocated)
     in_place: dict = field(default_factory=dict)  # value node -> state tensor it overwrites
 
+    def chains(self) -> list[int]:
+        """The lengths of the fused chains: runs of elementwise nodes each writing over its
+        input's buffer (one kernel's worth of work, done in place)."""
+        lengths: dict[Node, int] = {}
+        for node, buffer in self.assigned.items():  # in run order
+            links = [lengths[n] for n in node.inputs if self.assigned.get(n) == buffer
+                     and n in lengths]
+            lengths[node] = (max(links) if links else 0) + 1
+        ends = [length for node, length in lengths.items() if not any(
+            self.assigned.get(user) == self.assigned[node] and node in user.inputs
+            for user in lengths)]
+        return sorted((n for n in ends if n > 1), reverse=True)
+
     def report(self) -> str:
+        chains = self.chains()
         lines = [f"memory plan: {len(self.assigned)} nodes write into {len(self.buffers)} "
                  f"preallocated buffers; peak intermediate bytes {self.peak_before:,} before, "
                  f"{self.peak_after:,} after"]
+        if chains:
+            lines.append(f"  {len(chains)} elementwise chains fused in place (longest "
+                         f"{chains[0]} operations)")
         if self.in_place:
             lines.append(f"  {len(self.in_place)} state updates written in place (no copy)")
         return "\n".join(lines)

@@ -26,6 +26,8 @@ def test_an_elementwise_chain_runs_in_place_in_one_buffer():
     assert len(memory.assigned) == 5 and len(memory.buffers) == 1
     assert memory.peak_after < memory.peak_before  # fresh arrays overlap; in place they don't
     assert plan.source.count("out=b0") == 5 and "1 preallocated buffers" in plan.explain()
+    assert memory.chains() == [5]
+    assert "1 elementwise chains fused in place (longest 5 operations)" in plan.explain()
     np.testing.assert_allclose(first, (np.tanh(np.exp(data) * 2 + 1) * data).sum(axis=1),
                                rtol=1e-5)
     np.testing.assert_array_equal(first, kept)  # the next run did not write into it
