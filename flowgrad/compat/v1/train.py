@@ -137,11 +137,8 @@ class RMSPropOptimizer(_TF1Minimize, RMSprop):
         self._tf_name = name
 
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
-        state = {"square_avg": F.ones_like(param)}  # TF-1 starts the mean square at one
-        if group["momentum"] > 0:
-            state["momentum_buffer"] = F.zeros_like(param)
-        if group["centered"]:
-            state["grad_avg"] = F.zeros_like(param)
+        state = super().init_state(param, group)
+        state["square_avg"] = F.ones_like(param)  # TF-1 starts the mean square at one
         return state
 
     def update(self, param: Tensor, grad: Tensor, state: dict[str, Any],
