@@ -166,7 +166,7 @@ class CompiledFunction:
         graph.traced = self.__name__
         swap = Swap(graph, modules, optimizers, tensors)
         try:
-            symbolic = []
+            symbolic, inputs = [], []
             with graph.as_default():
                 for index, leaf in enumerate(leaves):
                     if _is_array(leaf):
@@ -175,6 +175,7 @@ class CompiledFunction:
                                            name=f"input_{index}")
                         node._rg = isinstance(leaf, Tensor) and leaf._rg
                         symbolic.append(node)
+                        inputs.append(node._data)
                     else:
                         symbolic.append(leaf)
                 args, kwargs = _unflatten(structure, iter(symbolic))
@@ -196,10 +197,8 @@ class CompiledFunction:
             swap.restore()
             graph.sealed = True  # a tensor that escaped the trace cannot add to it
         optimized = optimize(graph, [*fetches, *side_effects], self.disable_passes)
-        feeds = [n for n in graph.nodes if n.op == "placeholder" and n.name != "lr"
-                 and n.name.startswith("input_")]
         rate_nodes = [fed._data for _, _, fed in swap.rates]
-        plan = Plan(optimized.program, [*feeds, *rate_nodes])
+        plan = Plan(optimized.program, [*inputs, *rate_nodes])
         plan.optimized = optimized
         trace = Trace(graph, plan, optimized, outputs, out_structure, grads, swap, signature)
         self._traces[signature] = trace
