@@ -265,3 +265,15 @@ def test_dropout_draws_a_new_mask_at_every_compiled_call():
     masks = [drop(ones).numpy() for _ in range(4)]  # eager, traced, replayed, replayed
     assert all(set(np.unique(m)) == {0.0, 2.0} for m in masks)
     assert len({m.tobytes() for m in masks}) == 4
+
+
+def test_other_arguments_retrace_and_a_wrong_count_is_pythons_error():
+    @fg.compile
+    def scale(x, factor=2.0):
+        return x * factor
+
+    assert scale(fg.ones(2)).tolist() == [2.0, 2.0]
+    assert scale(fg.ones(2), 3.0).tolist() == [3.0, 3.0]  # a new static value: a new trace
+    assert scale([fg.ones(1), fg.ones(1)][0], factor=4.0).tolist() == [4.0]
+    with pytest.raises(TypeError, match="scale"):
+        scale(fg.ones(2), 1.0, 2.0)
