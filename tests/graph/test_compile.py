@@ -277,3 +277,17 @@ def test_other_arguments_retrace_and_a_wrong_count_is_pythons_error():
     assert scale([fg.ones(1), fg.ones(1)][0], factor=4.0).tolist() == [4.0]
     with pytest.raises(TypeError, match="scale"):
         scale(fg.ones(2), 1.0, 2.0)
+
+
+def test_nested_arguments_and_results_keep_their_structure():
+    @fg.compile
+    def stats(batch, *, weights):
+        x, y = batch["x"], batch["y"]
+        return {"total": (x * weights).sum(), "pair": (x + y, x - y), "note": "ok"}
+
+    batch = {"x": np.arange(3, dtype=np.float32), "y": np.ones(3, np.float32)}
+    for _ in range(3):  # eager, traced, replayed
+        out = stats(batch, weights=fg.tensor([1.0, 2.0, 3.0]))
+        assert out["total"].item() == 8.0 and out["note"] == "ok"
+        assert [t.tolist() for t in out["pair"]] == [[1.0, 2.0, 3.0], [-1.0, 0.0, 1.0]]
+        assert isinstance(out["pair"], tuple)
