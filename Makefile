@@ -31,6 +31,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.overhead
 	$(BIN)/python -m benchmarks.train
 	$(BIN)/python -m benchmarks.fusion
+	$(BIN)/python -m benchmarks.kernels
 	$(BIN)/python -m benchmarks
 
 clean:
