@@ -7,6 +7,8 @@ gradients: the autograd walk sums them back to each input's shape.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from flowgrad.errors import DTypeError, at_user_site
@@ -245,11 +247,27 @@ def _where_kernel(condition, a, b):
     # where(out > 0, g, 0) took 12 ms on 2M values). Selecting against a zero is a multiply by
     # the mask, exact when the kept operand is finite: a finite sum shows that it is.
     if a.dtype.kind == "f" and a.size > 4096:
-        if b.ndim == 0 and b == 0 and np.isfinite(np.add.reduce(a, axis=None)):
+        if b.ndim == 0 and b == 0 and _finite_sum(a):
             return np.multiply(a, condition)
-        if a.ndim == 0 and a == 0 and b.size > 4096 and np.isfinite(np.add.reduce(b, axis=None)):
+        if a.ndim == 0 and a == 0 and b.size > 4096 and _finite_sum(b):
             return np.multiply(b, ~condition)
     return np.where(condition, a, b)
+
+
+def _finite_sum(x: np.ndarray) -> bool:
+    """Whether ``x`` holds only finite values, by summing it (an overflowing sum only sends
+    the caller to its slower exact path). A contiguous array's rows are summed by a
+    matrix-vector product: BLAS reads memory 4x faster than ``np.add.reduce`` here."""
+    if x.flags.c_contiguous and x.size % 1024 == 0 and x.dtype in (np.float32, np.float64):
+        return bool(np.isfinite(x.reshape(-1, 1024) @ _ones(x.dtype)).all())
+    return bool(np.isfinite(np.add.reduce(x, axis=None)))
+
+
+@functools.cache
+def _ones(dtype) -> np.ndarray:
+    ones = np.ones(1024, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
 
 
 where = Primitive("where", _where_kernel, _where_rule, _where_vjp, save_inputs=(0,))
