@@ -30,14 +30,17 @@ def discover(fn, args: list) -> tuple[list, list, list]:
     from flowgrad.optim.optimizer import Optimizer
 
     found: dict[int, object] = {}
+    wanted = (Module, Optimizer, Tensor)
 
-    def visit(obj) -> None:
-        if isinstance(obj, Module | Optimizer | Tensor) and id(obj) not in found:
-            found[id(obj)] = obj
-        elif isinstance(obj, list | tuple):
-            for item in obj:
-                if isinstance(item, Module | Optimizer | Tensor):
-                    visit(item)
+    def visit(obj, depth: int = 0) -> None:
+        if isinstance(obj, wanted):
+            found.setdefault(id(obj), obj)
+        elif isinstance(obj, list | tuple | dict) and depth < 2:
+            for item in obj.values() if isinstance(obj, dict) else obj:
+                visit(item, depth + 1)
+        elif depth < 1 and _plain_object(obj):  # a trainer object holding model/optimizer
+            for item in vars(obj).values():
+                visit(item, depth + 1)
 
     for obj in (*_referenced(fn), *args):
         visit(obj)
@@ -45,6 +48,12 @@ def discover(fn, args: list) -> tuple[list, list, list]:
     optimizers = [o for o in found.values() if isinstance(o, Optimizer)]
     tensors = [o for o in found.values() if isinstance(o, Tensor)]
     return modules, optimizers, tensors
+
+
+def _plain_object(obj) -> bool:
+    """An instance of a user's class (not a module, class, function or builtin value)."""
+    return (hasattr(obj, "__dict__") and not isinstance(obj, type | types.ModuleType)
+            and not callable(obj) and type(obj).__module__ != "builtins")
 
 
 def _referenced(fn) -> list:

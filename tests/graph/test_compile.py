@@ -291,3 +291,25 @@ def test_nested_arguments_and_results_keep_their_structure():
         assert out["total"].item() == 8.0 and out["note"] == "ok"
         assert [t.tolist() for t in out["pair"]] == [[1.0, 2.0, 3.0], [-1.0, 0.0, 1.0]]
         assert isinstance(out["pair"], tuple)
+
+
+def test_a_method_of_a_trainer_object_finds_its_model_and_optimizer():
+    class Trainer:
+        def __init__(self, model):
+            self.model = model
+            self.optimizer = fg.optim.Adam(model.parameters(), lr=0.01)
+
+        def step(self, x, y):
+            self.optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(self.model(x), y)
+            loss.backward()
+            self.optimizer.step()
+            return loss
+
+    fg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 3))
+    eager, compiled = Trainer(copy.deepcopy(model)), Trainer(copy.deepcopy(model))
+    step = fg.compile(compiled.step)
+    for _ in range(3):
+        expected = eager.step(fg.tensor(X), fg.tensor(Y)).item()
+        assert step(fg.tensor(X), fg.tensor(Y)).item() == pytest.approx(expected, rel=1e-5)
