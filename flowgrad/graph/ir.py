@@ -131,7 +131,8 @@ class Graph:
         self._names: dict[str, int] = {}
         self._scopes: list[str] = []
         self.variables: list = []  # the Variable tensors made in this graph, in order
-        self.captured: dict[int, tuple] = {}  # id(eager tensor) -> (weakref, its Variable)
+        # id(eager tensor) -> (weakref to it, its Variable, its .grad when it was captured)
+        self.captured: dict[int, tuple] = {}
         self.sealed = False  # a finished trace's graph: nothing more may be added
         self.traced: str | None = None  # the compiled function this graph traces, if any
 

@@ -142,14 +142,25 @@ class Swap:
         alias of them (``param.data -= ...`` updates a detached view)."""
         return [n for n in self.graph.nodes if n.op == "assign" and "storage" in n.attrs]
 
+    def _captured(self) -> list[tuple[Tensor, object]]:
+        """Every eager tensor the graph captured (found beforehand, or met in a module's
+        call), with its ``.grad`` from before the trace."""
+        entries = [(ref(), grad) for ref, _, grad in self.graph.captured.values()]
+        return [(t, grad) for t, grad in entries if t is not None]
+
     def new_grads(self) -> list[tuple[Tensor, Tensor]]:
         """Parameters whose ``.grad`` the trace set to a graph value."""
-        return [(p, p.grad) for p, _ in self.grads
-                if isinstance(p.grad, Tensor) and type(p.grad._data) is not np.ndarray]
+        return [(t, t.grad) for t, _ in self._captured()
+                if isinstance(t.grad, Tensor) and type(t.grad._data) is not np.ndarray]
 
     def restore(self) -> None:
+        """Put every tensor, gradient and rate back as it was before the trace (also after
+        a trace that failed half-way)."""
         for tensor, data in self.swapped:
             tensor._data = data
+        for tensor, grad in self._captured():
+            if isinstance(tensor.grad, Tensor) and type(tensor.grad._data) is not np.ndarray:
+                tensor.grad = grad
         for param, grad in self.grads:
             param.grad = grad
         for group, rate, _ in self.rates:

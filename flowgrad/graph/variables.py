@@ -167,7 +167,7 @@ def capture(graph: Graph, tensor: Tensor) -> Variable:
     if entry is not None and entry[0]() is tensor:
         return entry[1]
     var = Variable(tensor, name="captured", graph=graph, trainable=tensor._rg, storage=tensor)
-    captured[id(tensor)] = (weakref.ref(tensor), var)
+    captured[id(tensor)] = (weakref.ref(tensor), var, tensor.grad)  # .grad before the graph
     return var
 
 
@@ -200,6 +200,14 @@ def assign_inplace(target: Tensor, value: Tensor) -> None:
     ``target`` stands for a variable, else a new name for the value."""
     node = value._data
     if type(target._data) is not Node:
+        if node.graph.traced is not None:
+            raise GraphError(at_user_site(
+                f"{node.graph.traced}: an eager tensor of shape {tuple(target.shape)} is "
+                f"updated in place, but fg.compile did not find it among the state the "
+                f"function uses (the modules, optimizers and tensors it reaches through its "
+                f"closure, default arguments, globals or self). Reference its module or "
+                f"optimizer there, or pass it as an argument"
+            ))
         raise GraphError(at_user_site(
             "an eager tensor cannot be updated in place with a symbolic value; build the "
             "update in the graph (Variable.assign), or trace the whole step with fg.compile"

@@ -313,3 +313,50 @@ def test_a_method_of_a_trainer_object_finds_its_model_and_optimizer():
     for _ in range(3):
         expected = eager.step(fg.tensor(X), fg.tensor(Y)).item()
         assert step(fg.tensor(X), fg.tensor(Y)).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_state_the_trace_cannot_find_is_named_in_the_error():
+    hidden = {"optimizers": []}
+
+    def make_step(model):
+        def step(x):
+            optimizer = hidden["optimizers"][0]  # found through a call: not visible
+            optimizer.zero_grad()
+            (model(x) ** 2).mean().backward()
+            optimizer.step()
+        return step
+
+    model = nn.Linear(8, 1)
+    hidden["optimizers"].append(fg.optim.SGD(model.parameters(), lr=0.1))
+    lookup = make_step(model)
+    del model  # only the closure holds it now, and the closure holds the module...
+    compiled = fg.compile(lambda x: lookup(x))  # ...but this lambda reaches neither
+    compiled(fg.tensor(X))
+    with pytest.raises(fg.errors.GraphError, match=r"fg\.compile did not find it among the "
+                                                   r"state the function uses"):
+        compiled(fg.tensor(X))
+
+
+def test_a_failed_trace_leaves_the_state_as_it_was():
+    fg.manual_seed(0)
+    model = nn.Linear(8, 1)
+    optimizer = fg.optim.SGD(model.parameters(), lr=0.1)
+    weights = [p.detach().numpy().copy() for p in model.parameters()]
+
+    @fg.compile
+    def broken(x):
+        optimizer.zero_grad()
+        loss = (model(x) ** 2).mean()
+        loss.backward()
+        if loss > 0:  # Python control flow on a traced value: the trace fails here
+            optimizer.step()
+        return loss
+
+    broken(fg.tensor(X))  # eager: fine, and it replaced the gradients
+    grads = [p.grad for p in model.parameters()]
+    with pytest.raises(TracingError):
+        broken(fg.tensor(X))
+    for param, grad in zip(model.parameters(), grads, strict=True):
+        assert param.grad is grad and type(param._data) is np.ndarray
+    assert all(not np.array_equal(p.detach().numpy(), w)  # the eager call's step only
+               for p, w in zip(model.parameters(), weights, strict=True))
