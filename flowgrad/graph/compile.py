@@ -24,7 +24,7 @@ from flowgrad.graph.ir import Graph
 from flowgrad.graph.passes import optimize
 from flowgrad.graph.plan import Plan
 from flowgrad.graph.session import _flatten, _unflatten
-from flowgrad.graph.tracing import Swap, discover
+from flowgrad.graph.tracing import Swap, discover, stored_tracers
 from flowgrad.tensor import Tensor
 
 #: Retraces of one function after which a warning names the argument that keeps changing.
@@ -196,6 +196,12 @@ class CompiledFunction:
         finally:
             swap.restore()
             graph.sealed = True  # a tensor that escaped the trace cannot add to it
+        if stored_tracers(self.fn, graph):
+            warnings.warn(at_user_site(
+                f"{self.__name__} stored a traced tensor in a list or dict while it was "
+                f"traced: that happens once, with a value-less tensor, and not at later "
+                f"calls. Return the values instead"
+            ), stacklevel=3)
         optimized = optimize(graph, [*fetches, *side_effects], self.disable_passes)
         rate_nodes = [fed._data for _, _, fed in swap.rates]
         plan = Plan(optimized.program, [*inputs, *rate_nodes])

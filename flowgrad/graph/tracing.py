@@ -50,6 +50,18 @@ def discover(fn, args: list) -> tuple[list, list, list]:
     return modules, optimizers, tensors
 
 
+def stored_tracers(fn, graph: Graph) -> bool:
+    """Whether a list or dict that ``fn`` names now holds a tensor of ``graph``: a trace
+    that appended its values somewhere (which later calls, replaying, will not do)."""
+    for obj in _referenced(fn):
+        if isinstance(obj, list | dict):
+            items = obj.values() if isinstance(obj, dict) else obj
+            if any(isinstance(item, Tensor) and getattr(item._data, "graph", None) is graph
+                   for item in items):
+                return True
+    return False
+
+
 def _plain_object(obj) -> bool:
     """An instance of a user's class (not a module, class, function or builtin value)."""
     return (hasattr(obj, "__dict__") and not isinstance(obj, type | types.ModuleType)
