@@ -43,7 +43,10 @@ class Trace:
 
 
 class CompiledFunction:
-    """A function (or module) that runs as an optimised graph; see :func:`compile`."""
+    """A function (or module) that runs as an optimised graph; see :func:`compile`.
+
+    Its plans own preallocated buffers, so one compiled function runs one call at a time:
+    call it from one thread (or compile it once per thread)."""
 
     def __init__(self, fn: Callable, *, dynamic_batch: bool = False,
                  disable_passes=()) -> None:
