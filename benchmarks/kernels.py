@@ -10,12 +10,10 @@ Run: ``python -m benchmarks.kernels``. Figures are medians.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 import flowgrad as fg
-from benchmarks.common import median_seconds, print_table
+from benchmarks.common import all_cores, median_seconds, print_table
 
 try:
     import torch
@@ -98,10 +96,7 @@ KERNELS = {
 
 
 def main() -> None:
-    fg.memory.reuse_freed_memory()
-    threads = os.cpu_count() or 1
-    if torch is not None:
-        torch.set_num_threads(threads)
+    threads = all_cores(torch)
     rows = []
     for name, make in KERNELS.items():
         ours = median_seconds(make(fg), repeats=9, min_time=0.2)

@@ -13,13 +13,12 @@ ratio of speeds (flowgrad / PyTorch; above 1 means flowgrad is faster).
 
 from __future__ import annotations
 
-import os
 import platform
 
 import numpy as np
 
 import flowgrad as fg
-from benchmarks.common import median_seconds, print_table
+from benchmarks.common import all_cores, median_seconds, print_table
 from benchmarks.workloads import article_cnn, mlp
 
 try:
@@ -54,11 +53,7 @@ def make_step(lib, build, input_shape):
 
 
 def main() -> None:
-    # Process-wide: PyTorch, run in this same process, benefits as much as flowgrad.
-    fg.memory.reuse_freed_memory()
-    threads = os.cpu_count() or 1
-    if torch is not None:
-        torch.set_num_threads(threads)
+    threads = all_cores(torch)
     rows = []
     for name, (build, shape) in WORKLOADS.items():
         ours = median_seconds(make_step(fg, build, shape), repeats=7, min_time=0.5)
