@@ -240,4 +240,4 @@ def softmax(input, dim: int) -> Tensor:
     >>> fg.softmax(fg.tensor([0.0, 0.0]), dim=0)
     tensor([0.5000, 0.5000])
     """
-    return exp(log_softmax(input, dim))
+    return S.softmax_exp.bind(log_softmax(input, dim))
