@@ -155,7 +155,15 @@ class Session:
             keys = tuple(feed_dict)
             entry = self._feed_keys[ids] = (keys, self._check_feed_keys(keys))
         nodes = entry[1]
-        return nodes, [_feed_value(n, v) for n, v in zip(nodes, feed_dict.values(), strict=True)]
+        values = []
+        for node, value in zip(nodes, feed_dict.values(), strict=True):
+            # Inline, the common case: an array of the placeholder's exact type and shape.
+            if (type(value) is np.ndarray and value.dtype is node.dtype
+                    and value.shape == node.shape):
+                values.append(value)
+            else:
+                values.append(_feed_value(node, value))
+        return nodes, values
 
     def _check_feed_keys(self, keys: tuple) -> tuple:
         nodes = []
