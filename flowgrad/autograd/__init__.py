@@ -96,6 +96,16 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
              create_graph: bool = False) -> None:
     """Accumulate into ``.grad`` of the leaves the gradient of ``tensors`` (summed)."""
     outputs = _as_list(tensors)
+    for out in outputs:
+        data = out._data
+        if type(data) is not np.ndarray and data.graph.traced is None:
+            from flowgrad.errors import GraphError
+
+            raise GraphError(at_user_site(
+                f"backward(): {data.name!r} is a value of a graph built by hand, whose "
+                f"parameters have no .grad to fill; use fg.gradients(loss, variables) or "
+                f"optimizer.minimize(loss), or write the step eagerly and fg.compile it"
+            ))
     seeds = _seeds("backward", outputs, _as_list(grad_tensors))
     if retain_graph is None:
         retain_graph = create_graph

@@ -66,3 +66,14 @@ def test_gradient_with_respect_to_an_intermediate_and_unknown_rank():
 def test_gradients_of_an_eager_tensor_are_an_error():
     with pytest.raises(GraphError, match="gradients: expected symbolic"):
         fg.gradients(fg.ones(2), [fg.ones(2)])
+
+
+def test_backward_in_a_graph_built_by_hand_points_to_gradients():
+    layer = fg.nn.Linear(3, 1)
+    with fg.Graph().as_default():
+        x = fg.placeholder(fg.float32, shape=(None, 3), name="x")
+        loss = layer(x).sum()
+        with pytest.raises(GraphError, match=r"use fg\.gradients\(loss, variables\) or "
+                                             r"optimizer\.minimize\(loss\)"):
+            loss.backward()
+    assert layer.weight.grad is None  # nothing was half-done
