@@ -27,12 +27,14 @@ def main(argv: list[str] | None = None) -> None:
     demo_parser.add_argument("--epochs", type=int, default=12)
     demo_parser.add_argument("--plot", default="digits_training.png",
                              help="where to write the PNG of the curves ('' for none)")
+    demo_parser.add_argument("--compile", action="store_true",
+                             help="run the training step through fg.compile")
     commands.add_parser("info", help="print versions")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from flowgrad.demo import run
 
-        run(epochs=args.epochs, plot_path=args.plot or None)
+        run(epochs=args.epochs, plot_path=args.plot or None, compiled=args.compile)
     else:
         info()
 

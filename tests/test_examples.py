@@ -72,6 +72,13 @@ def test_demo_trains_reports_and_plots(tmp_path, capsys):
         assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_demo_compiled_gives_the_eager_numbers(capsys):
+    eager = run(epochs=1, plot_path=None)
+    compiled = run(epochs=1, plot_path=None, compiled=True)
+    assert compiled == pytest.approx(eager, abs=1e-9)
+    assert "(training step compiled)" in capsys.readouterr().out
+
+
 def test_reuse_freed_memory_can_be_switched_on_and_off():
     import sys
 
