@@ -237,3 +237,13 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
     if std is None:
         return tensor
     return _write(tensor, std * _rng(generator).standard_normal(tensor.shape))
+
+
+def reset_weight_and_bias_(weight: Tensor, bias: Tensor | None) -> None:
+    """PyTorch's default for Linear and convolutions: Kaiming uniform with ``a=sqrt(5)`` for
+    the weight, uniform in ``±1/sqrt(fan_in)`` for the bias."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)

@@ -8,8 +8,6 @@ as PyTorch's do. Each layer checks its input's channels itself, so the error nam
 
 from __future__ import annotations
 
-import math
-
 from flowgrad.errors import at_user_site
 from flowgrad.functions import empty
 from flowgrad.nn import init
@@ -85,11 +83,7 @@ class _ConvNd(Module):
 
     def reset_parameters(self) -> None:
         """Draw fresh weight and bias from the default generator, as PyTorch does."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.reset_weight_and_bias_(self.weight, self.bias)
 
     def _layer(self) -> str:
         """How error messages name this layer: ``Conv2d(3, 32, kernel_size=(3, 3))``."""

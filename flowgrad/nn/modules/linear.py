@@ -59,11 +59,7 @@ class Linear(Module):
 
     def reset_parameters(self) -> None:
         """Draw fresh weights and bias from the default generator, as PyTorch does."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.in_features
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.reset_weight_and_bias_(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         shape = tuple(input.shape)
