@@ -87,9 +87,7 @@ def _shape(node: Node) -> str:
 
 
 def _fetched(node: Node, value):
-    if node.op in _ALIASING or (node.prim is not None and node.prim.view):
-        return np.array(value)
-    return value
+    return np.array(value) if _aliases(node) else value
 
 
 def _commit(node: Node, name: str, value, values: dict) -> None:

@@ -69,15 +69,15 @@ def _like_rule(g, *like, shape=None):
 # The inverse of broadcasting, to ``like``'s shape (or a static ``shape``): what a broadcast
 # input's gradient becomes when the graph knows its shape only at run time.
 sum_to = Primitive("sum_to", _sum_to_kernel, _like_rule,
-                   lambda ctx, gg: (gg.expand(ctx.in_shapes[0]), None))
+                   lambda ctx, gg: (gg.expand(ctx.in_shapes[0]), None), view=True)
 def _expand_to_kernel(g, like):
     return g if g.shape == like.shape else np.broadcast_to(g, like.shape)
 
 
 expand_to = Primitive("expand_to", _expand_to_kernel, _like_rule,
-                      lambda ctx, gg: (gg, None))  # the engine sums gg back to g's shape
+                      lambda ctx, gg: (gg, None), view=True)  # the engine sums gg back
 reshape_to = Primitive("reshape_to", lambda g, like: g.reshape(like.shape), _like_rule,
-                       lambda ctx, gg: (gg.reshape(ctx.in_shapes[0]), None))
+                       lambda ctx, gg: (gg.reshape(ctx.in_shapes[0]), None), view=True)
 
 
 def _permute_rule(x, dims):
@@ -195,8 +195,9 @@ pad = Primitive("pad", lambda x, widths, value: np.pad(x, widths, constant_value
                 _pad_rule, _pad_vjp)
 
 
+# (These four may return their first input itself, or a view of it: ``view=True``.)
 # ``x``, once ``effects`` have run: in a graph, what ties a module's in-place updates of its
 # buffers (batch norm's running statistics) to its output, so computing the output makes them.
 after = Primitive("after", lambda x, *effects: x,
                   lambda x, *effects: (shape_of(x), np.dtype(x.dtype)),
-                  lambda ctx, g: (g, *(None for _ in ctx.next[1:])))
+                  lambda ctx, g: (g, *(None for _ in ctx.next[1:])), view=True)

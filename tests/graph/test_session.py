@@ -165,3 +165,15 @@ def test_generated_code_and_interpreter_agree(graph):
     expected = np.tanh(feed * np.array([0, 1, 2], np.float32)).sum(axis=1)
     np.testing.assert_allclose(interpreted[0], expected, rtol=1e-6)
     np.testing.assert_allclose(generated[0], np.tanh(feed * [0, 2, 4]).sum(axis=1), rtol=1e-6)
+
+
+def test_fetching_an_alias_of_a_variable_gives_a_copy(graph):
+    from flowgrad.ops.shape import after, expand_to
+
+    v = fg.Variable(np.zeros(3, np.float32), name="v")
+    aliases = [after.bind(v, fg.constant(1.0)), expand_to.bind(v, v)]  # both return v's array
+    with fg.Session() as sess:
+        sess.run(fg.global_variables_initializer())
+        for got in sess.run(aliases):
+            got[:] = 7
+        np.testing.assert_array_equal(sess.run(v), [0, 0, 0])
