@@ -88,8 +88,12 @@ def _shapes_differ(a, b) -> bool:
 
 
 def _concrete(*values) -> bool:
-    """Whether every tensor among ``values`` holds an array (not a graph node)."""
-    return all(type(v._data) is np.ndarray for v in values if isinstance(v, Tensor))
+    """Whether every tensor among ``values`` holds an array (not a graph node). A loop, not
+    ``all()`` over a generator: optimizers call this for every parameter at every step."""
+    for value in values:
+        if isinstance(value, Tensor) and type(value._data) is not np.ndarray:
+            return False
+    return True
 
 def _keep_saved_original(self, node) -> None:
     """Give ``node`` a copy of this tensor where it saved it for backward: the in-place

@@ -168,7 +168,7 @@ def check_feed_dtype(name: str, expected: np.dtype, given: np.dtype) -> None:
     if given == expected:
         return
     if given.kind in "OSUV" or not np.can_cast(given, expected, casting="same_kind"):
-        raise DTypeError(
+        raise DTypeError(at_user_site(
             f"feed for placeholder {name!r}: cannot convert {given} to the placeholder's "
             f"{expected} safely (expected {expected} or a type of the same kind)"
-        )
+        ))

@@ -184,16 +184,12 @@ class Session:
 
 
 def _feed_value(node: Node, value) -> np.ndarray:
-    if type(value) is np.ndarray and value.dtype == node.dtype and value.shape == node.shape:
-        return value  # the common case: an array of the placeholder's exact type and shape
+    """A fed value checked against its placeholder (``_feeds`` passes exact arrays by)."""
     array = value._data if isinstance(value, Tensor) else np.asarray(value)
     if type(array) is not np.ndarray:
         raise TypeError(at_user_site(f"feed for {node.name!r}: a symbolic tensor cannot be fed"))
     if array.dtype != node.dtype:
-        try:
-            check_feed_dtype(node.name, node.dtype, array.dtype)
-        except Exception as exc:
-            raise type(exc)(at_user_site(str(exc))) from None
+        check_feed_dtype(node.name, node.dtype, array.dtype)
         array = array.astype(node.dtype)
     shape = node.shape
     if shape is not None and (len(shape) != array.ndim or any(
