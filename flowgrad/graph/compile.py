@@ -34,9 +34,9 @@ RETRACE_WARNING = 5
 class Trace:
     """One traced signature: the graph, its plan, and how to feed and unpack a call."""
 
-    def __init__(self, graph: Graph, plan: Plan, optimized, outputs: list, structure,
-                 grads: list, swap: Swap, signature: tuple) -> None:
-        self.graph, self.plan, self.optimized = graph, plan, optimized
+    def __init__(self, graph: Graph, plan: Plan, outputs: list, structure, grads: list,
+                 swap: Swap, signature: tuple) -> None:
+        self.graph, self.plan = graph, plan
         self.outputs, self.structure = outputs, structure  # per output leaf: index or value
         self.grads = grads  # (parameter, output index) for each parameter's new .grad
         self.swap, self.signature = swap, signature
@@ -207,9 +207,8 @@ class CompiledFunction:
             ), stacklevel=3)
         optimized = optimize(graph, [*fetches, *side_effects], self.disable_passes)
         rate_nodes = [fed._data for _, _, fed in swap.rates]
-        plan = Plan(optimized.program, [*inputs, *rate_nodes])
-        plan.optimized = optimized
-        trace = Trace(graph, plan, optimized, outputs, out_structure, grads, swap, signature)
+        plan = Plan(optimized, [*inputs, *rate_nodes])
+        trace = Trace(graph, plan, outputs, out_structure, grads, swap, signature)
         self._traces[signature] = trace
         return trace
 

@@ -24,8 +24,9 @@ _ALIASING = ("placeholder", "constant", "variable")
 class Plan:
     """Generated code for one set of fetches and fed placeholders of a graph."""
 
-    def __init__(self, program, feeds: list[Node]) -> None:
-        self.program = program
+    def __init__(self, optimized, feeds: list[Node]) -> None:
+        self.optimized = optimized  # what the passes did (graph.passes.Optimized)
+        program = self.program = optimized.program
         self.feeds = list(feeds)
         feed_index = {node: i for i, node in enumerate(self.feeds)}
         missing = [n for n in program.nodes if n.op == "placeholder" and n not in feed_index]
@@ -42,12 +43,10 @@ class Plan:
         self.memory = plan_memory(program.nodes, escaping)
         self.memory.in_place = write_in_place(program.nodes, set(program.outputs))
         self.source, self._function = _generate(program, feed_index, self.memory)
-        self.optimized = None  # what the passes did (set by whoever ran them)
 
     def explain(self) -> str:
         """What the passes did, and what the memory plan saves."""
-        passes = self.optimized.report() if self.optimized is not None else ""
-        return "\n".join(part for part in (passes, self.memory.report()) if part)
+        return f"{self.optimized.report()}\n{self.memory.report()}"
 
     def __call__(self, feeds: list, values: dict) -> list:
         return self._function(feeds, values)

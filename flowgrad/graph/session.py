@@ -113,8 +113,7 @@ class Session:
             from flowgrad.graph.passes import optimize
 
             optimized = optimize(self.graph, list(nodes), self.disable_passes)
-            plan = Plan(optimized.program, list(feed_nodes))
-            plan.optimized = optimized
+            plan = Plan(optimized, list(feed_nodes))
             self._plans[key] = plan
         return plan
 
