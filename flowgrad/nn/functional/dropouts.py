@@ -33,8 +33,18 @@ def _keep_mask(x: Tensor, p: float, channel_dims: int | None, generator: Generat
     return keep_mask.bind(x.detach(), p=p, channel_dims=channel_dims, generator=generator)
 
 
-def _apply(x: Tensor, mask: Tensor, inplace: bool) -> Tensor:
+def _apply(x: Tensor, mask, inplace: bool) -> Tensor:
     return x.mul_(mask) if inplace else x * mask
+
+
+def _trivial(x: Tensor, p: float, training: bool, inplace: bool) -> Tensor | None:
+    """The result when nothing is drawn: ``x`` itself (evaluation, or ``p = 0``), or zeros
+    (``p = 1``); None otherwise."""
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return _apply(x, 0.0, inplace)
+    return None
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
@@ -52,10 +62,9 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     """
     _check_p("dropout", p)
     x = as_tensor(input)
-    if not training or p == 0.0:
-        return x
-    if p == 1.0:
-        return x.mul_(0.0) if inplace else x * 0.0
+    trivial = _trivial(x, p, training, inplace)
+    if trivial is not None:
+        return trivial
     return _apply(x, _keep_mask(x, p, None, generator), inplace)
 
 
@@ -69,11 +78,10 @@ def _feature_dropout(name: str, input: Tensor, p: float, training: bool, inplace
             f"{name}: expected {' or '.join(f'{r}-D' for r in ranks)} input, got shape "
             f"{tuple(x.shape)}"
         ))
-    if not training or p == 0.0:
-        return x
+    trivial = _trivial(x, p, training, inplace)
+    if trivial is not None:
+        return trivial
     channel_dims = 2 if x.ndim == ranks[-1] else 1  # batched, or one sample
-    if p == 1.0:
-        return x.mul_(0.0) if inplace else x * 0.0
     return _apply(x, _keep_mask(x, p, channel_dims, generator), inplace)
 
 
@@ -102,10 +110,9 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     map keeps the mean and variance of the input (Klambauer et al., 2017)."""
     _check_p("alpha_dropout", p)
     x = as_tensor(input)
-    if not training or p == 0.0:
-        return x
-    if p == 1.0:
-        return x.mul_(0.0) if inplace else x * 0.0
+    trivial = _trivial(x, p, training, inplace)
+    if trivial is not None:
+        return trivial
     keep = _keep_mask(x, p, None, generator) != 0
     a = ((1 - p) * (1 + p * _SELU_SATURATION ** 2)) ** -0.5
     b = -a * _SELU_SATURATION * p
