@@ -172,7 +172,7 @@ class CompiledFunction:
             symbolic, inputs = [], []
             with graph.as_default():
                 for index, leaf in enumerate(leaves):
-                    if _is_array(leaf):
+                    if isinstance(leaf, _ARRAYS):
                         shape = signature[index][2]
                         node = placeholder(signature[index][1], shape=shape,
                                            name=f"input_{index}")
@@ -242,10 +242,6 @@ class _Out:
 
 _ARRAYS = (Tensor, np.ndarray)
 _FED = ("params", "lr")  # group entries that are not part of a signature (lr is an input)
-
-
-def _is_array(leaf) -> bool:
-    return isinstance(leaf, Tensor | np.ndarray)
 
 
 def _check_static(name: str, value) -> None:
