@@ -231,15 +231,13 @@ def sum_to_shape(grad, shape: tuple):
     """Sum a broadcast gradient back to ``shape`` (the inverse of broadcasting)."""
     if grad.shape == shape:
         return grad
-    from flowgrad.ops.rules import DynamicShape, UnknownShape, is_dynamic
+    if type(grad._data) is not np.ndarray:  # a graph: the sizes may be known at run time only
+        return _sum_to_symbolic(grad, shape)
+    return _sum_to_static(grad, shape)
 
-    if is_dynamic(shape) or is_dynamic(grad._data.shape):  # a graph's run-time shapes
-        from flowgrad.ops.shape import sum_to
-        from flowgrad.tensor import Tensor
 
-        if isinstance(shape, DynamicShape | UnknownShape):
-            return sum_to.bind(grad, Tensor._wrap(shape.source), shape=None)
-        return sum_to.bind(grad, shape=tuple(shape))
+def _sum_to_static(grad, shape: tuple):
+    """The sums that undo broadcasting to a fully known ``shape``."""
     lead = grad.ndim - len(shape)
     stretched = tuple(
         lead + i for i, size in enumerate(shape) if size == 1 and grad.shape[lead + i] != 1
@@ -248,3 +246,18 @@ def sum_to_shape(grad, shape: tuple):
         return grad.sum(dim=tuple(range(lead)))
     grad = grad.sum(dim=tuple(range(lead)) + stretched, keepdim=True)
     return grad.reshape(shape)
+
+
+def _sum_to_symbolic(grad, shape):
+    """``sum_to_shape`` in a graph: static code when every size is known, else the
+    ``sum_to`` primitive, which takes the target from the input's value (or a static shape)
+    when the graph runs."""
+    from flowgrad.ops.rules import DynamicShape, UnknownShape, is_dynamic
+    from flowgrad.ops.shape import sum_to
+    from flowgrad.tensor import Tensor
+
+    if isinstance(shape, DynamicShape | UnknownShape):
+        return sum_to.bind(grad, Tensor._wrap(shape.source), shape=None)
+    if is_dynamic(grad._data.shape) or is_dynamic(shape):
+        return sum_to.bind(grad, shape=tuple(shape))
+    return _sum_to_static(grad, shape)
