@@ -153,13 +153,6 @@ def variable_name(node: Node) -> str | None:
     return node.attrs.get("variable") if node.op in ("variable", "assign") else None
 
 
-def find_variable(graph: Graph, name: str) -> Variable:
-    for var in graph.variables:
-        if var.name == name:
-            return var
-    raise GraphError(f"no variable named {name!r} in this graph")
-
-
 def capture(graph: Graph, tensor: Tensor) -> Variable:
     """The variable of ``graph`` whose storage is the eager leaf ``tensor`` (made once)."""
     captured = graph.captured

@@ -19,6 +19,9 @@ def test_names_are_unique_and_scoped():
     assert [a._data.name, b._data.name, c._data.name, d._data.name] == [
         "a", "layer/add", "layer/inner/mul", "add"]
     assert len({n.name for n in g.nodes}) == len(g.nodes)
+    assert g.node("layer/inner/mul") is c._data
+    with pytest.raises(KeyError, match="no node named 'missing'"):
+        g.node("missing")
     with g.as_default():
         again = fg.placeholder(fg.float32, name="a")
     assert again._data.name == "a_1"
