@@ -24,20 +24,15 @@ from flowgrad.graph.passes.simplify import simplify
 
 __all__ = [
     "PASSES", "Optimized", "PassResult", "Program", "cse", "dce", "fold", "optimize", "prune",
-    "rebuild", "register", "simplify",
+    "rebuild", "simplify",
 ]
 
-#: The passes in the order they run, by name (``register`` adds more).
+#: The passes in the order they run, by name.
 PASSES: dict[str, Callable[[Program], PassResult]] = {
     "prune": prune, "dce": dce, "cse": cse, "fold": fold, "simplify": simplify,
 }
 
 _MAX_ROUNDS = 10
-
-
-def register(name: str, pass_: Callable[[Program], PassResult]) -> None:
-    """Add ``pass_`` to the pipeline under ``name`` (after those already registered)."""
-    PASSES[name] = pass_
 
 
 @dataclass
