@@ -77,28 +77,32 @@ def eager_step(lib):
     return step, lambda: (W.item(), b.item())
 
 
-def session_parts():
-    """The article's TF-1 program through flowgrad.compat.v1: session, train op, feeds."""
-    import flowgrad.compat.v1 as tf
-
+def article_program(tf1):
+    """The article's TF-1 program, written once against ``tf1``: ``flowgrad.compat.v1`` or
+    TensorFlow's own ``tf.compat.v1`` (the port changes nothing else). A session with the
+    variables initialised, the train op, the feeds, and a reader of (W, b)."""
     x_data, y_data = data()
-    graph = tf.Graph()
-    with graph.as_default():
-        x = tf.placeholder(tf.float32, name="x")
-        y = tf.placeholder(tf.float32, name="y")
-        W = tf.Variable(0.1, name="W")
-        b = tf.Variable(0.1, name="b")
-        loss = tf.reduce_mean(tf.square(y - (W * x + b)))
-        train = tf.train.GradientDescentOptimizer(LEARNING_RATE).minimize(loss)
-        init = tf.global_variables_initializer()
-    sess = tf.Session(graph=graph)
-    sess.run(init)
-    feed = {x: x_data, y: y_data}
+    x = tf1.placeholder(tf1.float32, name="x")
+    y = tf1.placeholder(tf1.float32, name="y")
+    W = tf1.Variable(0.1, name="W")
+    b = tf1.Variable(0.1, name="b")
+    loss = tf1.reduce_mean(tf1.square(y - (W * x + b)))
+    train = tf1.train.GradientDescentOptimizer(LEARNING_RATE).minimize(loss)
+    sess = tf1.Session()
+    sess.run(tf1.global_variables_initializer())
 
     def weights():
         return tuple(float(v) for v in sess.run([W, b]))
 
-    return sess, train, feed, weights
+    return sess, train, {x: x_data, y: y_data}, weights
+
+
+def session_parts():
+    """The article's program through flowgrad.compat.v1, in a graph of its own."""
+    import flowgrad.compat.v1 as tf
+
+    with tf.Graph().as_default():
+        return article_program(tf)
 
 
 def session_step():
@@ -121,19 +125,8 @@ def tensorflow_step():
     import tensorflow as tf
 
     tf.compat.v1.disable_eager_execution()
-    v1 = tf.compat.v1
-    x_data, y_data = data()
-    x = v1.placeholder(tf.float32, name="x")
-    y = v1.placeholder(tf.float32, name="y")
-    W = tf.Variable(0.1, name="W")
-    b = tf.Variable(0.1, name="b")
-    loss = tf.reduce_mean(tf.square(y - (W * x + b)))
-    train = v1.train.GradientDescentOptimizer(LEARNING_RATE).minimize(loss)
-    sess = v1.Session()
-    sess.run(v1.global_variables_initializer())
-    feed = {x: x_data, y: y_data}
-    return (lambda: sess.run(train, feed),
-            lambda: tuple(float(v) for v in sess.run([W, b])))
+    sess, train, feed, weights = article_program(tf.compat.v1)
+    return lambda: sess.run(train, feed), weights
 
 
 def measure(make: Maker) -> dict:
