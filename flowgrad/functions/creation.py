@@ -196,9 +196,28 @@ def eye(n: int, m: int | None = None, *, dtype=None, requires_grad: bool = False
     return _finish(np.eye(n, m, dtype=_np_dtype(dtype)), requires_grad)
 
 
+def _traced_draw(kind: str, shape, dtype, generator, **bounds) -> Tensor | None:
+    """Inside a function fg.compile is tracing: a node that draws at every call (not an
+    array drawn once and baked into the graph); None otherwise."""
+    from flowgrad.graph.ir import TRACING
+
+    graph = TRACING.graph
+    if graph is None:
+        return None
+    from flowgrad.graph.build import constant_node
+    from flowgrad.ops.random import draw
+
+    token = Tensor._wrap(constant_node(graph, np.empty(0), name="draw/token"))
+    return draw.bind(token, kind=kind, shape=tuple(shape), dtype=np.dtype(dtype),
+                     generator=generator, **bounds)
+
+
 def rand(*size, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in ``[0, 1)``."""
     np_dtype = _np_dtype(dtype)
+    traced = _traced_draw("uniform", sizes_from(size), np_dtype, generator)
+    if traced is not None:
+        return traced
     data = fg_random.resolve(generator).random(sizes_from(size), dtype=np.float64)
     return _finish(data.astype(np_dtype, copy=False), requires_grad)
 
@@ -206,6 +225,9 @@ def rand(*size, generator=None, dtype=None, requires_grad: bool = False) -> Tens
 def randn(*size, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
     np_dtype = _np_dtype(dtype)
+    traced = _traced_draw("normal", sizes_from(size), np_dtype, generator)
+    if traced is not None:
+        return traced
     data = fg_random.resolve(generator).standard_normal(sizes_from(size), dtype=np.float64)
     return _finish(data.astype(np_dtype, copy=False), requires_grad)
 
@@ -217,8 +239,13 @@ def randint(low, high=None, size=(), *, generator=None, dtype=None,
         low, high = 0, low
     elif isinstance(high, tuple | list):
         low, high, size = 0, low, high
+    np_dtype = _np_dtype(dtype, dtypes.int64)
+    traced = _traced_draw("integers", sizes_from((size,)), np_dtype, generator, low=low,
+                          high=high)
+    if traced is not None:
+        return traced
     data = fg_random.resolve(generator).integers(low, high, size=sizes_from((size,)))
-    return _finish(data.astype(_np_dtype(dtype, dtypes.int64), copy=False), requires_grad)
+    return _finish(data.astype(np_dtype, copy=False), requires_grad)
 
 
 def randperm(n: int, *, generator=None, dtype=None) -> Tensor:
@@ -234,7 +261,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None,
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         mean_data = mean._data if isinstance(mean, Tensor) else mean
         std_data = std._data if isinstance(std, Tensor) else std
-        shape = np.broadcast_shapes(np.shape(mean_data), np.shape(std_data))
+        shape = np.broadcast_shapes(*(tuple(v.shape) if isinstance(v, Tensor) else ()
+                                      for v in (mean, std)))
         like = mean if isinstance(mean, Tensor) else std
         np_dtype = like._data.dtype if dtype is None else _np_dtype(dtype)
     else:
@@ -243,6 +271,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None,
         mean_data, std_data = mean, std
         shape = sizes_from((size,))
         np_dtype = _np_dtype(dtype)
+    from flowgrad.graph.ir import TRACING
+
+    if TRACING.graph is not None:  # drawn at every call of the compiled function
+        return mean + std * randn(*shape, generator=generator, dtype=np_dtype)
     if np.any(np.asarray(std_data) < 0):
         raise ValueError("normal: std must be non-negative")
     data = mean_data + std_data * rng.standard_normal(shape, dtype=np.float64)

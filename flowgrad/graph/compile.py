@@ -20,7 +20,7 @@ import numpy as np
 
 from flowgrad.errors import TracingError, at_user_site
 from flowgrad.graph.build import is_symbolic, placeholder
-from flowgrad.graph.ir import Graph
+from flowgrad.graph.ir import TRACING, Graph
 from flowgrad.graph.passes import optimize
 from flowgrad.graph.plan import Plan
 from flowgrad.graph.session import _flatten, _unflatten
@@ -168,6 +168,7 @@ class CompiledFunction:
         graph = Graph()
         graph.traced = self.__name__
         swap = Swap(graph, modules, optimizers, tensors)
+        TRACING.graph = graph  # random draws made by shape alone become nodes too
         try:
             symbolic, inputs = [], []
             with graph.as_default():
@@ -197,6 +198,7 @@ class CompiledFunction:
                 fetches.append(grad._data)
             side_effects = swap.written()
         finally:
+            TRACING.graph = None
             swap.restore()
             graph.sealed = True  # a tensor that escaped the trace cannot add to it
         if stored_tracers(self.fn, graph):

@@ -262,6 +262,14 @@ class _DefaultStack(threading.local):
 _DEFAULT = _DefaultStack()
 
 
+class _Tracing(threading.local):
+    graph: Graph | None = None
+
+
+#: The graph of the function being traced by fg.compile in this thread, if any.
+TRACING = _Tracing()
+
+
 def get_default_graph() -> Graph:
     """The innermost ``as_default()`` graph of this thread, else the global default graph."""
     return _DEFAULT.stack[-1] if _DEFAULT.stack else _DEFAULT.base

@@ -45,3 +45,25 @@ def _keep_mask_rule(x, p, channel_dims, generator):
 # Dropout's mask for ``x``: ``1 / (1 - p)`` where an element (or, with ``channel_dims``, a
 # whole channel) is kept, with probability ``1 - p``, and 0 where it is dropped.
 keep_mask = Primitive("keep_mask", _keep_mask_kernel, _keep_mask_rule, random=True)
+
+
+def _draw_kernel(token, kind, shape, dtype, generator, low=0, high=1):
+    from flowgrad.random import resolve
+
+    if type(token) is not np.ndarray:
+        raise TypeError("draw runs on arrays")  # a graph node: bind builds a node
+    rng = resolve(generator)
+    if kind == "uniform":
+        data = rng.random(shape, dtype=np.float64)
+    elif kind == "normal":
+        data = rng.standard_normal(shape, dtype=np.float64)
+    else:
+        data = rng.integers(low, high, size=shape)
+    return data.astype(dtype, copy=False)
+
+
+# Samples of a static shape, drawn when the kernel runs: what fg.rand/randn/randint become
+# inside a traced function (``token`` only ties the node to the trace's graph).
+draw = Primitive("draw", _draw_kernel,
+                 lambda token, kind, shape, dtype, generator, low=0, high=1: (
+                     tuple(shape), np.dtype(dtype)), random=True)

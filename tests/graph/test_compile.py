@@ -361,3 +361,20 @@ def test_a_failed_trace_leaves_the_state_as_it_was():
         assert param.grad is grad and type(param._data) is np.ndarray
     assert all(not np.array_equal(p.detach().numpy(), w)  # the eager call's step only
                for p, w in zip(model.parameters(), weights, strict=True))
+
+
+@pytest.mark.parametrize("draw", [
+    lambda: fg.randn(3), lambda: fg.rand(3), lambda: fg.randint(0, 100, (3,)).float(),
+    lambda: fg.normal(2.0, 0.5, size=(3,)), lambda: fg.normal(fg.zeros(3), fg.ones(3)),
+], ids=["randn", "rand", "randint", "normal", "normal-tensors"])
+def test_random_draws_inside_a_compiled_function_are_new_at_every_call(draw):
+    @fg.compile
+    def noisy(x):
+        return x + draw()
+
+    fg.manual_seed(3)
+    compiled = [noisy(fg.zeros(3)).numpy() for _ in range(4)]  # eager, traced, replayed...
+    fg.manual_seed(3)
+    eager = [(fg.zeros(3) + draw()).numpy() for _ in range(4)]
+    np.testing.assert_allclose(compiled, eager, rtol=1e-6)  # the same draws, in order
+    assert len({c.tobytes() for c in compiled}) == 4  # never one baked constant

@@ -30,7 +30,7 @@ from flowgrad.ops import PRIMITIVES
 from flowgrad.ops import elementwise as E
 from flowgrad.ops import reduce as R
 from flowgrad.ops import shape as S
-from flowgrad.ops.random import keep_mask
+from flowgrad.ops.random import draw, keep_mask
 
 gen = Inputs(seed=2024)
 CASES: list[Case] = []
@@ -1181,6 +1181,10 @@ add(case("sum_to-like", lambda m, g, like: S.sum_to.bind(g, like.detach(), shape
                               ("isinf", np.isinf))),
     case("after", lambda m, x, effect: S.after.bind(x, effect.detach()), lambda x, e: x,
          _shape_inputs.randn(2, 3), _shape_inputs.randn(4), torch_fn=None),
+    case("draw-constant-integers",
+         lambda m, token: draw.bind(token, kind="integers", shape=(2, 3), dtype=np.int64,
+                                    generator=None, low=5, high=6),
+         lambda token: np.full((2, 3), 5), np.zeros(0), grad=False, torch_fn=None),
     case("keep_mask-p0", lambda m, x: keep_mask.bind(x, p=0.0, channel_dims=1, generator=None),
          lambda x: np.ones((2, 1), x.dtype), _shape_inputs.randn(2, 3), grad=False,
          torch_fn=None),
