@@ -88,6 +88,8 @@ class CompiledFunction:
     # -- calling -----------------------------------------------------------------------------
 
     def __call__(self, *args, **kwargs):
+        if TRACING.graph is not None:  # called by a function being traced: inline it
+            return self.fn(*args, **kwargs)
         self._calls += 1
         if self._calls == 1:  # eagerly: lazily made state comes to exist
             structure, leaves = _flatten((list(args), kwargs), [])

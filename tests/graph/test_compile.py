@@ -378,3 +378,17 @@ def test_random_draws_inside_a_compiled_function_are_new_at_every_call(draw):
     eager = [(fg.zeros(3) + draw()).numpy() for _ in range(4)]
     np.testing.assert_allclose(compiled, eager, rtol=1e-6)  # the same draws, in order
     assert len({c.tobytes() for c in compiled}) == 4  # never one baked constant
+
+
+def test_a_compiled_function_called_by_another_is_inlined_in_its_trace():
+    @fg.compile
+    def inner(x):
+        return x * 2
+
+    @fg.compile
+    def outer(x):
+        return inner(x) + 1
+
+    for value in (1.0, 2.0, 3.0, 4.0):  # eager, traced (inner inlined), replayed
+        assert outer(fg.tensor([value])).tolist() == [value * 2 + 1]
+    assert inner(fg.tensor([5.0])).tolist() == [10.0]  # and it still works on its own
