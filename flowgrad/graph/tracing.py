@@ -115,6 +115,14 @@ class Swap:
         self.swapped: list[tuple[Tensor, np.ndarray]] = []
         self.grads: list[tuple[Tensor, object]] = []  # parameter -> .grad before the trace
         self.rates: list[tuple[dict, float, Tensor]] = []  # group, its lr, the placeholder
+        self._fed_rates: list | None = None  # the rates last fed, and their arrays
+        self._fed: list[np.ndarray] = []
+        # what each optimizer's state holds before the trace: anything the trace adds is
+        # state made lazily (a first momentum step), which must exist eagerly; see restore
+        self._state_before = [(optimizer, {param: set(entry) for param, entry
+                                           in optimizer.state.items()})
+                              for optimizer in optimizers]
+        self.made_state = False
         seen: set[int] = set()
         state = [*tensors]
         for module in modules:
@@ -146,8 +154,13 @@ class Swap:
                     group["lr"] = fed
 
     def rate_feeds(self) -> list[np.ndarray]:
-        """The learning rates to feed, read from the groups now (after a scheduler step)."""
-        return [np.asarray(group["lr"], dtype=np.float64) for group, _, _ in self.rates]
+        """The learning rates to feed, read from the groups now (after a scheduler step);
+        the arrays are made again only when a rate changed."""
+        now = [group["lr"] for group, _, _ in self.rates]
+        if now != self._fed_rates:
+            self._fed = [np.asarray(rate, dtype=np.float64) for rate in now]
+            self._fed_rates = now
+        return self._fed
 
     def written(self) -> list:
         """The assignments the trace made to state, through the tensors themselves or any
@@ -177,3 +190,11 @@ class Swap:
             param.grad = grad
         for group, rate, _ in self.rates:
             group["lr"] = rate
+        for optimizer, before in self._state_before:
+            for param, entry in list(optimizer.state.items()):
+                kept = before.get(param, set())
+                for name in [name for name in entry if name not in kept]:
+                    del entry[name]
+                    self.made_state = True
+                if param not in before:
+                    del optimizer.state[param]

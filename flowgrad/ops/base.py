@@ -49,6 +49,7 @@ class Primitive:
         save_output: bool = False,
         view: bool = False,
         random: bool = False,
+        lower: Callable | None = None,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -58,6 +59,9 @@ class Primitive:
         self.save_output = save_output
         self.view = view  # the output may share memory with input 0 (shares its version)
         self.random = random  # draws new values at every call: never folded or merged
+        # lower(**attrs): the forward with its attributes bound, as the generated code of a
+        # graph calls it (a C callable where a partial of a Python lambda would cost more)
+        self.lower = lower
         self.backward_name = "".join(p.capitalize() for p in name.split("_")) + "Backward"
 
     def __repr__(self) -> str:

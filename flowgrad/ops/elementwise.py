@@ -8,6 +8,7 @@ gradients: the autograd walk sums them back to each input's shape.
 from __future__ import annotations
 
 import functools
+import operator
 
 import numpy as np
 
@@ -125,7 +126,8 @@ def _cast_vjp(ctx, g):
     return (g.to(ctx.attrs["source"]),)
 
 
-cast = Primitive("cast", lambda x, dtype, source: x.astype(dtype), _cast_rule, _cast_vjp)
+cast = Primitive("cast", lambda x, dtype, source: x.astype(dtype), _cast_rule, _cast_vjp,
+                 lower=lambda dtype, source: operator.methodcaller("astype", dtype))
 
 # ``full_like(x)``: a value of x's (run-time) shape; what zeros_like/ones_like of a symbolic
 # tensor become, so a graph fed batches of any size makes them the right size.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -90,14 +91,23 @@ def _ufunc_reduce(ufunc):
     return lambda x, axes, keepdim: ufunc.reduce(x, axis=axes, keepdims=keepdim)
 
 
-sum_ = Primitive("sum", _ufunc_reduce(np.add), _rule("sum"), _sum_vjp)
-prod = Primitive("prod", _ufunc_reduce(np.multiply), _rule("prod"), _prod_vjp, save_inputs=(0,))
+def _reduce_lowering(ufunc):
+    # In generated graph code: ufunc.reduce with the axes bound, no Python layer at all.
+    return lambda axes, keepdim: functools.partial(ufunc.reduce, axis=axes, keepdims=keepdim)
+
+
+sum_ = Primitive("sum", _ufunc_reduce(np.add), _rule("sum"), _sum_vjp,
+                 lower=_reduce_lowering(np.add))
+prod = Primitive("prod", _ufunc_reduce(np.multiply), _rule("prod"), _prod_vjp, save_inputs=(0,),
+                 lower=_reduce_lowering(np.multiply))
 amax = Primitive("amax", _ufunc_reduce(np.maximum), _rule("amax", nonempty=True), _extremum_vjp,
-                 save_inputs=(0,), save_output=True)
+                 save_inputs=(0,), save_output=True, lower=_reduce_lowering(np.maximum))
 amin = Primitive("amin", _ufunc_reduce(np.minimum), _rule("amin", nonempty=True), _extremum_vjp,
-                 save_inputs=(0,), save_output=True)
-all_ = Primitive("all", _ufunc_reduce(np.logical_and), _rule("all", BOOL))
-any_ = Primitive("any", _ufunc_reduce(np.logical_or), _rule("any", BOOL))
+                 save_inputs=(0,), save_output=True, lower=_reduce_lowering(np.minimum))
+all_ = Primitive("all", _ufunc_reduce(np.logical_and), _rule("all", BOOL),
+                 lower=_reduce_lowering(np.logical_and))
+any_ = Primitive("any", _ufunc_reduce(np.logical_or), _rule("any", BOOL),
+                 lower=_reduce_lowering(np.logical_or))
 
 
 def _count_kernel(x, axes, dtype):
