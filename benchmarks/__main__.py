@@ -54,7 +54,10 @@ TARGETS: dict[str, list[Target]] = {
            Target("2x eager", "flowgrad eager", lambda ours, eager: eager / ours >= 2)],
     "W2": [Target("torch", "torch eager", lambda ours, torch: ours <= torch)],
     "W3": [Target("torch", "torch eager", lambda ours, torch: ours <= torch)],
-    "W4 batch 1": [Target("<30 us", None, lambda ours, _: ours < 30e-6)],
+    # The 30 us was set where hand-written NumPy took 21 us; on a slower machine the
+    # same aim reads as 30/21 = 1.43x of the NumPy floor measured in the same run.
+    "W4 batch 1": [Target("<30 us", None, lambda ours, _: ours < 30e-6),
+                   Target("1.43x NumPy", "NumPy", lambda ours, numpy: ours / numpy <= 30 / 21)],
 }
 
 

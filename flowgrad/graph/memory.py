@@ -105,6 +105,14 @@ def plan_memory(nodes: list[Node], escaping: set[Node]) -> MemoryPlan:
     return plan
 
 
+def writes_out(node: Node) -> bool:
+    """Whether ``node``'s kernel can write into a given array: a ufunc (``out=``), or a
+    primitive with an ``into`` kernel; with no attributes (elementwise, the plain form)."""
+    prim = node.prim
+    return (prim is not None and not node.attrs
+            and (isinstance(prim.forward, np.ufunc) or prim.into is not None))
+
+
 def _uses(nodes: list[Node]) -> tuple[dict[Node, int], dict[Node, list[Node]]]:
     last_use: dict[Node, int] = {}
     consumers: dict[Node, list[Node]] = {}
@@ -116,8 +124,7 @@ def _uses(nodes: list[Node]) -> tuple[dict[Node, int], dict[Node, list[Node]]]:
 
 
 def _plannable(node: Node, escaping: set[Node], consumers: dict) -> bool:
-    if (node.prim is None or not isinstance(node.prim.forward, np.ufunc) or node.attrs
-            or node in escaping or scalar_arithmetic(node)):
+    if not writes_out(node) or node in escaping or scalar_arithmetic(node):
         return False
     if node.shape is None or None in node.shape or node.dtype.kind not in "biuf":
         return False
@@ -172,9 +179,8 @@ def write_in_place(nodes: list[Node], fetched: set[Node]) -> dict[Node, object]:
     chosen: dict[Node, object] = {}
     for key, assign in final.items():
         value, storage = assign.inputs[0], assign.attrs["storage"]
-        if (value.prim is None or not isinstance(value.prim.forward, np.ufunc) or value.attrs
-                or value in fetched or value in chosen or value.dtype != storage._data.dtype
-                or value.shape != storage._data.shape):
+        if (not writes_out(value) or value in fetched or value in chosen
+                or value.dtype != storage._data.dtype or value.shape != storage._data.shape):
             continue
         old_read_until = max((_alias_last_use(r, consumers, last_use, position)
                               for r in reads.get(key, [])), default=-1)

@@ -175,14 +175,15 @@ def _generate(program, feed_index: dict[Node, int], memory: MemoryPlan):
             scalars.add(local)
         else:
             kernel = f"k{index}"
-            namespace[kernel] = _kernel(node)
+            buffer = memory.assigned.get(node)
+            target = memory.in_place.get(node)
+            writing = buffer is not None or target is not None
+            namespace[kernel] = node.prim.into if writing and node.prim.into else _kernel(node)
             ufunc_like = isinstance(node.prim.forward, np.ufunc) or node.prim.lower is not None
             if ufunc_like:  # takes NumPy scalars as well as arrays
                 args = [names[n] for n in node.inputs]
             else:
                 args = [array_of(n) for n in node.inputs]
-            buffer = memory.assigned.get(node)
-            target = memory.in_place.get(node)
             if buffer is not None:  # into its preallocated buffer (see memory.py)
                 namespace[f"b{buffer}"] = memory.buffers[buffer]
                 args.append(f"out=b{buffer}")

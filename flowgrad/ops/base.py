@@ -50,6 +50,7 @@ class Primitive:
         view: bool = False,
         random: bool = False,
         lower: Callable | None = None,
+        into: Callable | None = None,
     ) -> None:
         self.name = name
         self.forward = forward
@@ -62,6 +63,9 @@ class Primitive:
         # lower(**attrs): the forward with its attributes bound, as the generated code of a
         # graph calls it (a C callable where a partial of a Python lambda would cost more)
         self.lower = lower
+        # into(*inputs, out=array): the forward written into a given array of the output's
+        # shape and dtype, as a ufunc's out= (a graph's memory plan gives it a buffer)
+        self.into = into
         self.backward_name = "".join(p.capitalize() for p in name.split("_")) + "Backward"
 
     def __repr__(self) -> str:

@@ -96,8 +96,24 @@ def _clip_kernel(x, low, high):
 _CLIP_SIZE = 1 << 14
 
 
+def _relu_into(x, out):
+    # Small arrays: np.maximum against a 0-d zero array (1.3 us for 256 float32 values; a
+    # NumPy scalar zero takes 1.9 us, np.clip 6.3 us). Large ones: np.clip, as _clip_kernel.
+    dtype = x.dtype
+    if dtype.kind == "f" and x.size >= _CLIP_SIZE:
+        return np.clip(x, dtype.type(0), dtype.type(np.inf), out=out)
+    zero = _ZEROS.get(dtype)
+    if zero is None:
+        zero = _ZEROS[dtype] = np.zeros((), dtype)
+        zero.flags.writeable = False
+    return np.maximum(x, zero, out=out)
+
+
+_ZEROS: dict[np.dtype, np.ndarray] = {}
+
 relu = Primitive("relu", lambda x: _clip_kernel(x, 0, None), unary("relu"),
-                 lambda ctx, g: (g.where(ctx.output > 0, 0),), save_output=True)
+                 lambda ctx, g: (g.where(ctx.output > 0, 0),), save_output=True,
+                 into=_relu_into)
 abs_ = Primitive("abs", np.abs, unary("abs"), lambda ctx, g: (g * ctx.inputs[0].sign(),),
                  save_inputs=(0,))
 sign = Primitive("sign", np.sign, unary("sign"), _zero_grads)

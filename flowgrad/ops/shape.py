@@ -7,6 +7,7 @@ version counter, so in-place changes through either are seen by autograd's check
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -99,7 +100,14 @@ def _permute_kernel(x, dims):
     return x.T if dims == (1, 0) else x.transpose(dims)
 
 
-permute = Primitive("permute", _permute_kernel, _permute_rule, _permute_vjp, view=True)
+def _permute_lowering(dims):
+    # In generated code: the attribute (or method) itself, not a Python function around it.
+    return operator.attrgetter("T") if dims == (1, 0) else operator.methodcaller(
+        "transpose", dims)
+
+
+permute = Primitive("permute", _permute_kernel, _permute_rule, _permute_vjp, view=True,
+                    lower=_permute_lowering)
 
 
 def _broadcast_rule(x, shape):

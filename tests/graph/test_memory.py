@@ -114,3 +114,55 @@ def test_kernels_trusted_to_make_fresh_arrays_do():
             PRIMITIVES[name].forward = kernel
     assert not views, f"these kernels returned a view of an input: {sorted(views)}"
     assert checked >= memory._FRESH - {"keep_mask"}, memory._FRESH - checked
+
+
+def test_lowered_and_into_kernels_give_the_forward_values():
+    """Generated code calls a primitive's ``lower(**attrs)`` kernel, or its ``into`` kernel
+    with a buffer, instead of its forward: on every op-table case that runs such a
+    primitive, both must give exactly the forward's values, dtype and shape."""
+    import pytest
+
+    from flowgrad.ops import PRIMITIVES
+
+    pytest.importorskip("optest")
+    from optest import first_order
+    from test_op_table import CASES
+
+    special = {name: prim for name, prim in PRIMITIVES.items()
+               if prim.lower is not None or prim.into is not None}
+    assert {"sum", "amax", "cast", "permute", "relu"} <= set(special)
+    checked, wrong, originals = set(), [], {}
+
+    def watch(name, prim, kernel):
+        def run(*arrays, **attrs):
+            expected = np.asarray(kernel(*arrays, **attrs))
+            results = []
+            if prim.lower is not None:
+                results.append(np.asarray(prim.lower(**attrs)(*arrays)))
+            if prim.into is not None and not attrs:
+                out = np.empty_like(expected)
+                assert prim.into(*arrays, out=out) is out
+                results.append(out)
+            for got in results:
+                if got.dtype != expected.dtype or got.shape != expected.shape or not (
+                        np.array_equal(got, expected, equal_nan=expected.dtype.kind in "fc")):
+                    wrong.append((name, attrs))
+            checked.add(name)
+            return expected
+        return run
+
+    for name, prim in special.items():
+        originals[name] = prim.forward
+        prim.forward = watch(name, prim, prim.forward)
+    try:
+        for case in CASES:
+            with contextlib.suppress(Exception), np.errstate(all="ignore"):
+                first_order(case, case.inputs)
+        big = np.linspace(-1, 1, 1 << 15, dtype=np.float32)  # relu's np.clip path
+        big[3] = np.nan
+        PRIMITIVES["relu"].forward(big)
+    finally:
+        for name, kernel in originals.items():
+            PRIMITIVES[name].forward = kernel
+    assert not wrong, wrong
+    assert checked == set(special), set(special) - checked
