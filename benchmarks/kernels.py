@@ -27,6 +27,8 @@ BIAS = np.zeros(32, np.float32)
 FEATURES = np.maximum(RNG.standard_normal((64, 32, 32, 32)).astype(np.float32), 0)
 LOGITS = RNG.standard_normal((64, 10)).astype(np.float32)
 LABELS = RNG.integers(0, 10, 64)
+LARGE_LOGITS = RNG.standard_normal((512, 1000)).astype(np.float32)  # an ImageNet-sized head
+LARGE_LABELS = RNG.integers(0, 1000, 512)
 PARAM = RNG.standard_normal((64, 8192)).astype(np.float32)
 
 
@@ -77,6 +79,16 @@ def cross_entropy_forward_backward(lib):
     return step
 
 
+def large_cross_entropy_forward_backward(lib):
+    logits = lib.tensor(LARGE_LOGITS, requires_grad=True)
+    labels = lib.tensor(LARGE_LABELS)
+
+    def step():
+        lib.autograd.grad(lib.nn.functional.cross_entropy(logits, labels), [logits])
+
+    return step
+
+
 def adam_update(lib):
     param = lib.tensor(PARAM.copy(), requires_grad=True)
     optimizer = lib.optim.Adam([param], lr=1e-3)
@@ -91,6 +103,7 @@ KERNELS = {
     "relu forward + gradient (2M values)": relu_forward_backward,
     "max_pool2d 2x2 forward + gradient": pool_forward_backward,
     "cross_entropy forward + gradient": cross_entropy_forward_backward,
+    "cross_entropy 512x1000 forward + gradient": large_cross_entropy_forward_backward,
     "Adam update, 524k values": adam_update,
 }
 

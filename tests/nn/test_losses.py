@@ -238,6 +238,10 @@ SECOND_ORDER = [
          lambda m, x, t: m.nn.functional.cross_entropy(
              x, t, weight=m.tensor(np.array([0.5, 1.0, 2.0, 1.5])), label_smoothing=0.1),
          None, gen.randn(5, 4), with_ignored(gen.ints(0, 4, 5), -100)),
+    case("2nd-ce", lambda m, x, t: m.nn.functional.cross_entropy(x, t),
+         None, gen.randn(5, 4), gen.ints(0, 4, 5)),
+    case("2nd-ce-ignore", lambda m, x, t: m.nn.functional.cross_entropy(x, t, ignore_index=2),
+         None, gen.randn(6, 4), gen.ints(0, 4, 6)),
     case("2nd-ce-4d", lambda m, x, t: m.nn.functional.cross_entropy(x, t, reduction="sum"),
          None, gen.randn(2, 3, 2, 2), gen.ints(0, 3, 2, 2, 2)),
     case("2nd-ce-probs", lambda m, x, t: m.nn.functional.cross_entropy(x, t),
@@ -457,14 +461,21 @@ def test_class_indices_of_any_integer_dtype(dtype):
     assert F.nll_loss(x.log_softmax(1), target.to(dtype)).item() == expected
 
 
-def test_cross_entropy_picks_with_one_gather_not_a_one_hot_matrix():
-    """The class-index path gathers one log-probability per target: the only (N, C) tensors
-    are those of log_softmax."""
+def test_cross_entropy_of_scores_and_indices_is_one_fused_primitive():
+    """(N, C) scores with (N,) indices: one fused primitive forward and one backward, no
+    log_softmax array and no one-hot matrix; other shapes gather one log-probability per
+    target, and their only (N, C, ...) tensors are those of log_softmax."""
     x = fg.randn(64, 10, requires_grad=True)
     with recording_binds() as log:
         F.cross_entropy(x, fg.randint(0, 10, (64,))).backward()
     names = {p.name for p in log.primitives}
-    assert "gather" in names
+    assert {"softmax_cross_entropy", "cross_entropy_grad"} <= names
+    assert not names & {"log_softmax", "gather", "eq", "index_scatter", "concat"}, names
+    x = fg.randn(8, 10, 3, requires_grad=True)
+    with recording_binds() as log:
+        F.cross_entropy(x, fg.randint(0, 10, (8, 3))).backward()
+    names = {p.name for p in log.primitives}
+    assert "gather" in names and "log_softmax" in names
     assert not names & {"eq", "index_scatter", "concat"}, names
 
 
@@ -721,3 +732,23 @@ def test_bad_beta_and_delta():
     assert_error(error, line, ValueError, "smooth_l1_loss:", "beta", "-1.0")
     error, line = raised(lambda: F.huber_loss(x, x, delta=0.0))
     assert_error(error, line, ValueError, "huber_loss:", "delta", "0.0")
+
+
+def test_a_compiled_cross_entropy_names_a_label_out_of_range():
+    """In a graph the labels are known only when it runs: the fused kernel checks them."""
+    scores = fg.tensor(np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32))
+    loss = fg.compile(lambda x, t: F.cross_entropy(x, t))
+    good = np.array([0, 3, 1])
+    for _ in range(2):
+        np.testing.assert_allclose(loss(scores, good).item(),
+                                   F.cross_entropy(scores, fg.tensor(good)).item(), rtol=1e-6)
+    with pytest.raises(IndexError, match="class index 7, out of range for 4 classes"):
+        loss(scores, np.array([0, 7, 1]))
+
+
+def test_a_mean_over_only_ignored_targets_is_nan_as_in_pytorch():
+    scores = fg.tensor([[1.0, 2.0], [0.5, -1.0]], requires_grad=True)
+    loss = F.cross_entropy(scores, fg.tensor([-100, -100]))
+    assert np.isnan(loss.item())
+    loss.backward()
+    np.testing.assert_array_equal(scores.grad.numpy(), np.zeros((2, 2), np.float32))

@@ -1158,6 +1158,31 @@ add(case("log_softmax-3d-large", lambda m, x: x.log_softmax(1),
     case("log_softmax-one-class", lambda m, x: x.log_softmax(-1),
          lambda x: np_log_softmax(x, -1), _softmax_inputs.randn(4, 1)))
 
+# -- softmax cross-entropy (a fused pair: forward, and gradient with its own vjp) ---------------
+
+
+def np_cross_entropy(x, labels, ignore_index=-100):
+    ignored = labels == ignore_index
+    picked = np_log_softmax(x, 1)[np.arange(len(labels)), np.where(ignored, 0, labels)]
+    return np.where(ignored, 0.0, -picked)
+
+
+add(case("cross_entropy-none",
+         lambda m, x, t: m.nn.functional.cross_entropy(x, t, reduction="none"),
+         np_cross_entropy, _softmax_inputs.randn(5, 4), np.array([0, 3, 1, 3, 2])),
+    case("cross_entropy-ignore-large",
+         lambda m, x, t: m.nn.functional.cross_entropy(x, t, ignore_index=1, reduction="none"),
+         lambda x, t: np_cross_entropy(x, t, 1), _softmax_inputs.randn(4, 3) * 30 + 500,
+         np.array([1, 0, 2, 1])),
+    case("cross_entropy-mean-ignore",
+         lambda m, x, t: m.nn.functional.cross_entropy(x, t, ignore_index=1),
+         lambda x, t: np_cross_entropy(x, t, 1).sum() / (t != 1).sum(),
+         _softmax_inputs.randn(5, 3), np.array([1, 0, 2, 1, 2])),
+    case("cross_entropy-sum",
+         lambda m, x, t: m.nn.functional.cross_entropy(x, t, reduction="sum"),
+         lambda x, t: np_cross_entropy(x, t).sum(), _softmax_inputs.randn(3, 6),
+         np.array([5, 0, 5])))
+
 # -- graph mode's run-time shape helpers (called directly here: eager code never needs them) ----
 
 _shape_inputs = Inputs(seed=12)
@@ -1195,6 +1220,10 @@ add(case("sum_to-like", lambda m, g, like: S.sum_to.bind(g, like.detach(), shape
 # -- second order -------------------------------------------------------------------------------
 
 SECOND_ORDER = [
+    case("2nd-cross_entropy",
+         lambda m, x, t: m.nn.functional.cross_entropy(x, t, ignore_index=0, reduction="none"),
+         lambda x, t: np_cross_entropy(x, t, 0), _softmax_inputs.randn(4, 3),
+         np.array([2, 0, 1, 2])),
     case("2nd-tanh", lambda m, x: x.tanh(), np.tanh, gen.randn(2, 3)),
     case("2nd-sigmoid", lambda m, x: x.sigmoid(), expit, gen.randn(2, 3)),
     case("2nd-exp", lambda m, x: x.exp(), np.exp, gen.randn(3)),

@@ -32,6 +32,7 @@ from flowgrad.functions import (
 from flowgrad.functions._convert import as_tensor_like
 from flowgrad.ops import reduce as R
 from flowgrad.ops.rules import broadcast_shapes, shapes_agree
+from flowgrad.ops.softmax import softmax_cross_entropy
 from flowgrad.tensor import Tensor
 
 __all__ = [
@@ -372,15 +373,19 @@ def _class_weight(loss: str, weight, input: Tensor, class_dim: int) -> Tensor | 
     return weight.to(input.dtype)
 
 
-def _check_class_indices(loss: str, input: Tensor, target: Tensor, class_dim: int,
-                         ignore_index: int) -> bool:
-    """Check integer class-index targets; return whether any equals ``ignore_index``."""
+def _check_index_shape(loss: str, input: Tensor, target: Tensor, class_dim: int) -> None:
     expected = _index_shape(input, class_dim)
     if not shapes_agree(tuple(target.shape), expected):
         raise ShapeError(at_user_site(
             f"{loss}: input of shape {tuple(input.shape)} {_shape_names(input)} needs class "
             f"indices of shape {expected}, got target of shape {tuple(target.shape)}"
         ))
+
+
+def _check_class_indices(loss: str, input: Tensor, target: Tensor, class_dim: int,
+                         ignore_index: int) -> bool:
+    """Check integer class-index targets; return whether any equals ``ignore_index``."""
+    _check_index_shape(loss, input, target, class_dim)
     data = target._data
     if type(data) is not np.ndarray:
         return True  # a graph's targets are known at run time: mask ignore_index there
@@ -495,9 +500,9 @@ def _cross_entropy_target_kind(input: Tensor, target: Tensor, class_dim: int) ->
     shape, index_shape = tuple(target.shape), _index_shape(input, class_dim)
     kind = target._data.dtype.kind
     if kind in "iu":
-        if shape == index_shape:
+        if shapes_agree(shape, index_shape):
             return "indices"
-        if shape == tuple(input.shape):
+        if shapes_agree(shape, tuple(input.shape)):
             raise DTypeError(at_user_site(
                 f"{loss}: target has the input's shape {shape}, as class probabilities do, but "
                 f"dtype {target.dtype}; class probabilities (one-hot included) must be "
@@ -505,9 +510,9 @@ def _cross_entropy_target_kind(input: Tensor, target: Tensor, class_dim: int) ->
                 f"{index_shape}"
             ))
     elif kind == "f":
-        if shape == tuple(input.shape):
+        if shapes_agree(shape, tuple(input.shape)):
             return "probabilities"
-        if shape == index_shape:
+        if shapes_agree(shape, index_shape):
             raise DTypeError(at_user_site(
                 f"{loss}: target of shape {shape} holds class indices, which must be an "
                 f"integer tensor, but its dtype is {target.dtype}; use target.long() (class "
@@ -560,6 +565,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     class_dim = _class_dim(loss_name, input)
     kind = _cross_entropy_target_kind(input, target, class_dim)
     weight = _class_weight(loss_name, weight, input, class_dim)
+    if kind == "indices" and input.ndim == 2 and weight is None and label_smoothing == 0:
+        # The common case, fused (ops/softmax.py); its kernel checks the labels' range.
+        _check_index_shape(loss_name, input, target, class_dim)
+        return softmax_cross_entropy.bind(input, target, ignore_index=ignore_index,
+                                          reduction=reduction)
     if kind == "indices":
         has_ignored = _check_class_indices(loss_name, input, target, class_dim, ignore_index)
         log_probs = log_softmax(input, class_dim)
