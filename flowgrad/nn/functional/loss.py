@@ -548,7 +548,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     >>> logits = fg.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]], requires_grad=True)
     >>> loss = fg.nn.functional.cross_entropy(logits, fg.tensor([0, 2]))
     >>> loss
-    tensor(0.6691, grad_fn=<DivBackward>)
+    tensor(0.6691, grad_fn=<SoftmaxCrossEntropyBackward>)
     >>> loss.backward()
     >>> logits.grad
     tensor([[-0.1065,  0.0533,  0.0533],
