@@ -53,6 +53,7 @@ from flowgrad.graph import (
     reset_default_graph,
     trainable_variables,
 )
+from flowgrad.io.checkpoint import load, save
 from flowgrad.random import (
     Generator,
     default_generator,

@@ -241,6 +241,30 @@ class Tensor:
             return data.astype(dtype)
         return data.copy() if copy else data
 
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """Export to another library through DLPack, without a copy (``torch.from_dlpack(t)``,
+        ``np.from_dlpack(t)``). As in PyTorch, not for a tensor that requires grad."""
+        data = self._data
+        if type(data) is not np.ndarray:
+            raise _symbolic_value_error(self, "__dlpack__")
+        if self._rg:
+            raise RuntimeError("__dlpack__: can't export a tensor that requires grad; use "
+                               "tensor.detach()")
+        options = {"stream": stream}
+        if max_version is not None:
+            options["max_version"] = max_version
+        if dl_device is not None:
+            options["dl_device"] = dl_device
+        if copy is not None:
+            options["copy"] = copy
+        return data.__dlpack__(**options)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        data = self._data
+        if type(data) is not np.ndarray:
+            raise _symbolic_value_error(self, "__dlpack_device__")
+        return data.__dlpack_device__()
+
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if type(self._data) is not np.ndarray:

@@ -11,6 +11,7 @@ from flowgrad.functions.creation import (
     empty,
     empty_like,
     eye,
+    from_dlpack,
     from_numpy,
     full,
     full_like,

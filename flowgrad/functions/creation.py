@@ -98,6 +98,29 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._wrap(array)
 
 
+def from_dlpack(ext_tensor) -> Tensor:
+    """A tensor sharing memory with ``ext_tensor``, any object with ``__dlpack__`` on the CPU
+    (a NumPy array, a PyTorch tensor, a flowgrad tensor): no copy, as ``torch.from_dlpack``.
+
+    >>> import numpy as np, flowgrad as fg
+    >>> a = np.arange(3.0)
+    >>> t = fg.from_dlpack(a)
+    >>> a[0] = 7
+    >>> t
+    tensor([7., 1., 2.], dtype=flowgrad.float64)
+    """
+    if not hasattr(ext_tensor, "__dlpack__"):
+        raise TypeError(f"from_dlpack: expected an object with __dlpack__ (a tensor or "
+                        f"array from a DLPack library), got {type(ext_tensor).__name__}")
+    try:
+        array = np.from_dlpack(ext_tensor)
+    except (BufferError, TypeError, RuntimeError) as exc:
+        raise type(exc)(f"from_dlpack: {type(ext_tensor).__name__} could not be shared: "
+                        f"{exc}") from None
+    dtypes.from_numpy_dtype(array.dtype)
+    return Tensor._wrap(array)
+
+
 def zeros(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     shape = sizes_from(size)
     if type(shape) is not tuple:
