@@ -24,6 +24,11 @@ class GraphError(RuntimeError):
     """A malformed dataflow graph or a misuse of graph mode."""
 
 
+class ExportError(GraphError):
+    """A graph that cannot leave flowgrad in the requested format (an ONNX export of an
+    operation ONNX cannot express, say); raised before any file is written."""
+
+
 class TracingError(RuntimeError):
     """Python control flow on a symbolic value while tracing."""
 
