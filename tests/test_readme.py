@@ -10,7 +10,8 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def test_readme_python_blocks_run():
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
-    assert len(blocks) == 4, "the README shows autograd, training, graph and compile examples"
+    assert len(blocks) == 5, ("the README shows autograd, training, graph, compile and "
+                              "interop examples")
     spaces, printed = [], []
     for block in blocks:
         namespace: dict = {}
@@ -18,7 +19,7 @@ def test_readme_python_blocks_run():
             exec(compile(block, str(README), "exec"), namespace)
         spaces.append(namespace)
         printed.append(out.getvalue())
-    autograd_example, training_example, graph_example, compile_example = spaces
+    autograd_example, training_example, graph_example, compile_example, interop = spaces
     assert autograd_example["loss"].item() < 0.02
     weights = autograd_example["w"].flatten().tolist()
     for got, want in zip(weights, [2.0, -1.0, 0.5], strict=True):
@@ -31,3 +32,7 @@ def test_readme_python_blocks_run():
     losses = compile_example["losses"]
     assert losses[0] > 1.5 and losses[-1] < 0.2  # compiled training learns
     assert "memory plan" in printed[3]
+    assert interop["summary"].total_params == 8 * 9 + 8 + 512 * 10 + 10
+    files = sorted(p.name for p in interop["folder"].iterdir())
+    assert files == ["ckpt.safetensors", "model.onnx", "runs"]
+    assert "Total params" in printed[4]
