@@ -8,7 +8,20 @@
 tensor([2., 4., 6.])
 """
 
-from flowgrad import autograd, data, errors, functions, graph, memory, nn, onnx, ops, optim, utils
+from flowgrad import (
+    autograd,
+    data,
+    errors,
+    functions,
+    graph,
+    keras,
+    memory,
+    nn,
+    onnx,
+    ops,
+    optim,
+    utils,
+)
 from flowgrad.autograd import (
     detect_anomaly,
     enable_grad,

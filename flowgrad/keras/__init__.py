@@ -9,9 +9,22 @@ compile/fit/evaluate/predict, callbacks -- over flowgrad's modules, optimizers a
 49
 """
 
-from flowgrad.keras import activations, initializers, layers
+from flowgrad.keras import (
+    activations,
+    callbacks,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    saving,
+    utils,
+)
 from flowgrad.keras.functional import Input, KerasTensor
 from flowgrad.keras.models import Model, Sequential
+from flowgrad.keras.saving import load_model
 
-__all__ = ["Input", "KerasTensor", "Model", "Sequential", "activations", "initializers",
-           "layers"]
+__all__ = ["Input", "KerasTensor", "Model", "Sequential", "activations", "callbacks",
+           "initializers", "layers", "load_model", "losses", "metrics", "models", "optimizers",
+           "saving", "utils"]

@@ -68,7 +68,7 @@ def in_memory(value):
         _, leaves = _flatten(value, [])
         if leaves and all(isinstance(leaf, np.ndarray | Tensor) for leaf in leaves):
             return as_arrays(value)
-        if leaves and all(isinstance(leaf, int | float | bool) for leaf in leaves):
+        if leaves and all(isinstance(leaf, int | float | bool | np.generic) for leaf in leaves):
             return as_array(value)
     return None
 

@@ -129,6 +129,8 @@ def call_layer(layer: Layer, args, kwargs):
     structure, leaves = _flatten((list(args), kwargs), [])
     first = args[0] if args else None
     layer.ensure_built(_symbolic_shape(first))
+    if isinstance(first, KerasTensor):
+        layer._check_input(first._symbolic)
     symbolic = [leaf._symbolic if isinstance(leaf, KerasTensor) else leaf for leaf in leaves]
     call_args, call_kwargs = _unflatten(structure, iter(symbolic))
     if "training" in call_kwargs and isinstance(call_kwargs["training"], KerasTensor):

@@ -9,6 +9,7 @@ Being an ``nn.Module`` underneath, its weights are flowgrad Parameters: flowgrad
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import re
 from collections import defaultdict
@@ -96,7 +97,8 @@ class Layer(Module):
 
     @property
     def weights(self) -> list[Parameter]:
-        return self.trainable_weights + self.non_trainable_weights
+        """Layer by layer (as Keras): each layer's trainable weights, then its others."""
+        return self._all_weights()
 
     @property
     def trainable_weights(self) -> list[Parameter]:
@@ -144,7 +146,9 @@ class Layer(Module):
     def _all_weights(self) -> list[Parameter]:
         seen, weights = set(), []
         for layer in self._layers_within():
-            for weight in layer._own_weights():
+            own = layer._own_weights()
+            for weight in [w for w in own if w.requires_grad] + [
+                    w for w in own if not w.requires_grad]:
                 if id(weight) not in seen:
                     seen.add(id(weight))
                     weights.append(weight)
@@ -180,9 +184,18 @@ class Layer(Module):
         if args:
             self.ensure_built(_shape_of(args[0]))
             self._check_input(args[0])
-        if "training" not in kwargs and _takes_training(type(self)):
-            kwargs["training"] = self.training
-        result = super().__call__(*args, **kwargs)
+        training = kwargs.get("training")
+        if training is None:
+            training = _TRAINING.get()
+        if _takes_training(type(self)):
+            kwargs["training"] = bool(training)
+        else:
+            kwargs.pop("training", None)
+        token = _TRAINING.set(training)  # layers called inside this call inherit the mode
+        try:
+            result = super().__call__(*args, **kwargs)
+        finally:
+            _TRAINING.reset(token)
         self.output_shape = _batchless(_shape_of(result))
         return result
 
@@ -222,6 +235,10 @@ class Layer(Module):
 
 
 _TRAINING_ARGUMENT: dict[type, bool] = {}
+#: The ``training`` mode of the layer call in progress: Keras's call context. A layer called
+#: directly, outside any call that says, runs in inference mode (as in Keras).
+_TRAINING: contextvars.ContextVar[bool | None] = contextvars.ContextVar("training",
+                                                                        default=None)
 
 
 def _takes_training(cls: type) -> bool:

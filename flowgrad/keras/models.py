@@ -13,7 +13,10 @@ from flowgrad.keras.functional import (
     run_nodes,
 )
 from flowgrad.keras.layer import Layer
+from flowgrad.keras.saving import load_model
 from flowgrad.keras.training import Trainer
+
+__all__ = ["Model", "Sequential", "load_model"]
 
 
 class Model(Trainer, Layer):

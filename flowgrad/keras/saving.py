@@ -58,9 +58,14 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
 
 
 def load_weights(model, filepath) -> None:
-    """Load weights saved by ``save_weights`` or ``save``; names and shapes must match (the
-    model is unchanged otherwise)."""
-    model.load_state_dict(load(filepath))
+    """Load weights saved by ``save_weights`` or ``save``. They are matched by name, or, when
+    the names differ (the same architecture built again gets new automatic layer names), by
+    position, as Keras matches layers; shapes must agree, else the model is unchanged."""
+    saved = load(filepath)
+    own = model.state_dict()
+    if set(saved) != set(own) and len(saved) == len(own):
+        saved = dict(zip(own, saved.values(), strict=True))
+    model.load_state_dict(saved)
 
 
 def deserialize_layer(entry: dict, custom_objects: dict | None = None):

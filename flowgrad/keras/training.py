@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from flowgrad.autograd import no_grad
+from flowgrad.data import DataLoader, Dataset
 from flowgrad.graph.compile import compile as fg_compile
 from flowgrad.graph.session import _flatten, _unflatten
 from flowgrad.keras import data_adapter as data
@@ -24,6 +25,7 @@ class Trainer:
 
     def __init__(self) -> None:
         self.compiled = False
+        self.run_eagerly = False
         self.stop_training = False
         self.optimizer = None
         self.history = None
@@ -45,6 +47,9 @@ class Trainer:
         self._metric_specs = metrics or []
         self._weighted_specs = weighted_metrics or []
         self._metric_module = metric_module
+        for spec in _names(self._metric_specs) + _names(self._weighted_specs):
+            if spec not in ("accuracy", "acc"):  # those depend on the outputs' shapes
+                metric_module.get(spec)  # an unknown name fails here, listing valid ones
         self._metrics = None  # resolved at the first batch, when output shapes are known
         self.run_eagerly = bool(run_eagerly)
         self._train_function = self._test_function = self._predict_function = None
@@ -54,8 +59,8 @@ class Trainer:
         outputs = len(getattr(self, "_outputs", [])) or 1
         if spec is None:
             return [None] * outputs
-        if isinstance(spec, dict):
-            names = [t.name for t in self._outputs]
+        if isinstance(spec, dict) and "class_name" not in spec:  # one entry per output
+            names = [t.name for t in getattr(self, "_outputs", [])]
             unknown = sorted(set(spec) - set(names))
             if unknown:
                 raise ValueError(f"compile: {what} names unknown output(s) {unknown}; outputs: "
@@ -98,9 +103,8 @@ class Trainer:
     def _make_train_step(self):
         """The training step as a closure over the flowgrad optimizer doing the work, so
         that ``fg.compile`` finds it (and its state) by name."""
-        params = self._trainable_params()
-        optimizer = self.optimizer
-        engine = optimizer.build(params)
+        self.optimizer.build(self._trainable_params())
+        engine = self.optimizer.flowgrad_optimizer  # Keras's update rule, clipping included
         model, compute_loss = self, self._compute_loss
 
         def train_step(x, y, sample_weight):
@@ -108,7 +112,6 @@ class Trainer:
             y_pred = model(x, training=True)
             loss = compute_loss(y, y_pred, sample_weight)
             loss.backward()
-            optimizer.clip_gradients(params)
             engine.step()
             return loss, y_pred
 
@@ -331,6 +334,8 @@ class Trainer:
             if validation_split:
                 raise ValueError(f"{method}: validation_split needs arrays; pass "
                                  f"validation_data with a dataset or generator")
+            if isinstance(x, Dataset):  # samples, not batches: batched as arrays would be
+                x = DataLoader(x, batch_size=batch_size or 32, shuffle=shuffle)
             return data.IterableBatches(x, steps, method)
         y, sample_weight = data.in_memory(y), data.in_memory(sample_weight)
         count = data.check_lengths(method, x=arrays, y=y, sample_weight=sample_weight)
@@ -398,6 +403,15 @@ class Trainer:
         for metric in self._metrics:
             logs[metric.name] = metric.result()
         return logs
+
+
+def _names(specs) -> list[str]:
+    """The metric names in a compile() ``metrics`` argument (a list, or a dict per output)."""
+    if isinstance(specs, dict):
+        return [n for entries in specs.values() for n in _names(entries)]
+    if isinstance(specs, str):
+        return [specs]
+    return [spec for spec in specs if isinstance(spec, str)]
 
 
 def _validation(validation_data) -> tuple:
