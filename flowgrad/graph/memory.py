@@ -87,12 +87,15 @@ def plan_memory(nodes: list[Node], escaping: set[Node]) -> MemoryPlan:
     plannable = {n for n in nodes if _plannable(n, escaping, consumers)}
     plan = MemoryPlan()
     free: dict[tuple, list[int]] = {}
+    layout: dict[Node, str] = {}
     for index, node in enumerate(nodes):
         for source in set(node.inputs):  # values dead after this node: their buffer is free
             if last_use.get(source) == index and source in plan.assigned:
                 key = (tuple(source.shape), source.dtype)
                 free.setdefault(key, []).append(plan.assigned[source])
-        if node in plannable:  # possibly an input's buffer: elementwise, in place
+        planned = node in plannable and _layout(node, layout, False) == "C"
+        layout[node] = _layout(node, layout, planned)
+        if planned:  # possibly an input's buffer
             pool = free.get((tuple(node.shape), node.dtype))
             if pool:
                 plan.assigned[node] = pool.pop()
@@ -103,6 +106,38 @@ def plan_memory(nodes: list[Node], escaping: set[Node]) -> MemoryPlan:
     plan.peak_after = (sum(b.nbytes for b in plan.buffers)
                        + _peak(nodes, last_use, set(plan.assigned)))
     return plan
+
+
+#: Views whose result keeps a C-ordered input C-ordered; other views (transposes, slices)
+#: give strided arrays. Broadcasts are neutral: they never decide an output's layout.
+_ORDER_KEEPING = ("reshape", "reshape_to", "sum_to", "after")
+_BROADCASTS = ("broadcast_to", "expand_to")
+#: Elementwise kernels that are not ufuncs but, like them, give their input's memory order.
+_ORDER_FOLLOWING = ("where", "clip", "relu", "sigmoid", "cast", "erf", "round")
+
+
+def _layout(node: Node, layout: dict, plannable: bool) -> str:
+    """The memory order of ``node``'s value: "C" (C-contiguous), "B" (a broadcast view), or
+    "X" (strided: a transpose, a slice). A buffer is C-ordered; an elementwise kernel writing
+    into one from a strided input of its shape would walk the input across the cache and
+    hand on a layout the next kernels read badly (NumPy's own output follows the input's
+    order), so such a node gets no buffer and keeps its input's layout: it is "X" too."""
+    prim = node.prim
+    if prim is None or not prim.view:
+        if prim is not None and (isinstance(prim.forward, np.ufunc) or prim.into is not None
+                                 or node.op in _ORDER_FOLLOWING) and not plannable:
+            full = [layout.get(n, "C") for n in node.inputs if n.shape == node.shape]
+            return "X" if "X" in full else "C"
+        return "C"  # a buffer, or a kernel that makes its own (C-ordered) array
+    source = layout.get(node.inputs[0], "C") if node.inputs else "C"
+    if node.op in _ORDER_KEEPING:
+        return source
+    if node.op in _BROADCASTS:
+        return "B"
+    if node.op == "permute" and tuple(node.attrs.get("dims", ())) == tuple(
+            range(len(node.attrs.get("dims", ())))):
+        return source
+    return "X"
 
 
 def writes_out(node: Node) -> bool:

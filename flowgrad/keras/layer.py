@@ -181,6 +181,8 @@ class Layer(Module):
 
         if functional.has_keras_tensor(args, kwargs):
             return functional.call_layer(self, args, kwargs)
+        if args and not isinstance(args[0], Tensor):  # NumPy data, as Keras takes it
+            args = (_as_tensors(args[0]), *args[1:])
         if args:
             self.ensure_built(_shape_of(args[0]))
             self._check_input(args[0])
@@ -247,6 +249,17 @@ def _takes_training(cls: type) -> bool:
     if known is None:
         known = _TRAINING_ARGUMENT[cls] = "training" in inspect.signature(cls.call).parameters
     return known
+
+
+def _as_tensors(value):
+    """Arrays (or lists/tuples/dicts of them, for several inputs) as tensors."""
+    if isinstance(value, np.ndarray):
+        return Tensor._wrap(value if value.dtype != np.float64 else value.astype(np.float32))
+    if isinstance(value, list | tuple):
+        return type(value)(_as_tensors(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _as_tensors(v) for k, v in value.items()}
+    return value
 
 
 def _as_shape(shape) -> tuple:

@@ -166,3 +166,27 @@ def test_lowered_and_into_kernels_give_the_forward_values():
             PRIMITIVES[name].forward = kernel
     assert not wrong, wrong
     assert checked == set(special), set(special) - checked
+
+
+def test_elementwise_work_on_a_transposed_view_keeps_its_layout():
+    """A buffer is C-ordered: writing a transposed input's result into one would walk the
+    input across the cache and hand a transposed layout to the next kernels. Such nodes
+    (and those after them) get no buffer; NumPy keeps the input's order."""
+    data = RNG.standard_normal((4, 8, 6, 5)).astype(np.float32)
+    with fg.Graph().as_default():
+        x = fg.placeholder(fg.float32, shape=(4, 8, 6, 5), name="x")
+        channels_last = x.permute(0, 2, 3, 1)
+        y = fg.relu(channels_last * 2 + 1)  # elementwise on a strided view
+        z = (x * 3 - 1).exp()  # on the C-ordered input: buffers as before
+        total = y.sum(dim=(1, 2)) + z.sum(dim=(2, 3))
+        with fg.Session() as sess:
+            plan = sess.plan(total, {x: data})
+            got = sess.run(total, {x: data})
+    planned = {node.op for node in plan.memory.assigned}
+    strided = [n for n in plan.program.nodes if n.op in ("mul", "add", "relu")
+               and n.shape == (4, 6, 5, 8)]
+    assert strided and not any(n in plan.memory.assigned for n in strided)
+    assert {"mul", "sub", "exp"} <= planned  # the C-ordered chain still runs in place
+    t = data.transpose(0, 2, 3, 1)
+    expected = np.maximum(t * 2 + 1, 0).sum(axis=(1, 2)) + np.exp(data * 3 - 1).sum(axis=(2, 3))
+    np.testing.assert_allclose(got, expected, rtol=1e-5)

@@ -38,7 +38,7 @@ def test_compiled_and_eager_training_give_the_same_numbers():
     for got, expected in zip(graph.get_weights(), eager.get_weights(), strict=True):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     assert graph._train_function.__class__.__name__ == "CompiledFunction"
-    assert len(graph._train_function._traces) == 1  # one trace for 16- and 4-sample batches
+    assert len(graph._train_function._traces) == 1  # one trace: 16- and 4-sample batches
     assert a.history["loss"][-1] < a.history["loss"][0]
 
 
