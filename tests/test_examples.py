@@ -104,3 +104,36 @@ def test_article_tf1_linear_regression_converges():
     assert len(losses) == 50 * 5  # 50 epochs of 50 steps, a loss every 10 steps
     assert losses[-1] < 0.02 < losses[0]
     assert namespace["sess"]._closed  # one session, closed when the loop is done
+
+
+def test_article_keras_cnn_trains_with_keras_parameter_count():
+    namespace, output = run_script(EXAMPLES / "seed" / "keras_cnn.py")
+    model, history = namespace["model"], namespace["history"]
+    assert model.count_params() == 463_840  # as tf.keras counts the same model
+    assert "parameters: 463840" in output
+    losses = history.history["loss"]
+    assert len(losses) == 10 and losses[-1] < losses[0]
+    assert [layer.output_shape for layer in model.layers] == [
+        (None, 30, 30, 32), (None, 15, 15, 32), (None, 7200), (None, 64), (None, 32)]
+
+
+def test_article_keras_cnn_with_the_articles_input_shape_names_the_problem():
+    namespace, _ = run_script(EXAMPLES / "seed" / "keras_cnn.py", max_loop=1)
+    before = [w.copy() for w in namespace["model"].get_weights()]
+    wrong = fg.randn(32, 32, 3, 32).numpy()  # the article's data: not N,H,W,C images
+    with pytest.raises(ShapeError, match=r"built for inputs of shape \(None, 32, 32, 3\), "
+                                         r"got shape \(None, 32, 3, 32\)"):
+        namespace["model"].fit(wrong, fg.randint(0, 32, (32,)).numpy(), verbose=0)
+    for got, expected in zip(namespace["model"].get_weights(), before, strict=True):
+        assert (got == expected).all()  # nothing changed
+
+
+def test_keras_digits_example_reaches_97_percent():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("keras_digits", EXAMPLES / "keras_digits.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with contextlib.redirect_stdout(io.StringIO()):
+        accuracy = module.main(verbose=0)
+    assert accuracy >= 0.97
