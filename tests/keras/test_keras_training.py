@@ -178,3 +178,19 @@ def test_bad_input_is_named_and_changes_nothing():
         model.compile(optimizer="adam", loss="cross_entropyy")
     with pytest.raises(ValueError, match="valid names"):
         model.compile(optimizer="adam", loss="mse", metrics=["acurracy"])
+
+
+def test_on_batch_methods_step_once():
+    model = compiled(mlp())
+    before = _weights(model)
+    loss, accuracy = model.train_on_batch(X[:32], Y[:32])
+    assert any((a != b).any() for a, b in zip(model.get_weights(), before, strict=True))
+    assert model.optimizer.iterations == 1 and 0 <= accuracy <= 1
+    logs = model.train_on_batch(X[:32], Y[:32], return_dict=True)
+    assert set(logs) == {"loss", "accuracy"} and logs["loss"] < loss + 1.0
+    after = _weights(model)
+    model.test_on_batch(X, Y)
+    model.predict_on_batch(X)
+    for got, expected in zip(model.get_weights(), after, strict=True):
+        np.testing.assert_array_equal(got, expected)  # evaluation changes nothing
+

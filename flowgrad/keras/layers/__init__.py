@@ -1,6 +1,6 @@
 """Keras layers (channels-last by default), each a flowgrad module underneath."""
 
-from flowgrad.keras.functional import InputLayer
+from flowgrad.keras.functional import Input, InputLayer
 from flowgrad.keras.layer import Layer
 from flowgrad.keras.layers.conv import Conv1D, Conv2D, UpSampling2D, ZeroPadding2D
 from flowgrad.keras.layers.core import (
@@ -49,6 +49,6 @@ __all__ = ["Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D
            "Convolution1D", "Convolution2D", "Dense", "Dropout", "Embedding", "Flatten",
            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAvgPool1D",
            "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D",
-           "GlobalMaxPooling2D", "InputLayer", "Layer", "LayerNormalization", "MaxPool1D",
+           "GlobalMaxPooling2D", "Input", "InputLayer", "Layer", "LayerNormalization", "MaxPool1D",
            "MaxPool2D", "MaxPooling1D", "MaxPooling2D", "Maximum", "Minimum", "Multiply",
            "ReLU", "Reshape", "Softmax", "Subtract", "UpSampling2D", "ZeroPadding2D"]
