@@ -231,3 +231,11 @@ def test_failed_requires_grad_changes_nothing():
     t = fg.tensor([1, 2])
     raised(lambda: t.requires_grad_())
     assert not t.requires_grad and t.dtype is fg.int64
+
+
+def test_a_graph_reshape_with_two_unknown_sizes_says_so():
+    with fg.Graph().as_default():
+        x = fg.placeholder(fg.float32, shape=(None, None, 4))
+        with pytest.raises(ShapeError, match=r"\(None, 1, None, 4\) has 2 sizes known only"):
+            x.unsqueeze(1)
+        assert tuple(x.reshape(-1, 4)._data.shape) == (None, 4)  # one unknown size: fine

@@ -22,8 +22,15 @@ def sizes_from(args: tuple):
     if len(args) == 1 and isinstance(args[0], DynamicShape | UnknownShape):
         return args[0]
     dims = args[0] if len(args) == 1 and isinstance(args[0], Sequence | np.ndarray) else args
-    if sum(d is None for d in dims) == 1:
+    unknown = sum(d is None for d in dims)
+    if unknown == 1:
         dims = [-1 if d is None else d for d in dims]
+    elif unknown > 1:
+        raise ShapeError(at_user_site(
+            f"reshape: the new shape {tuple(dims)} has {unknown} sizes known only when the "
+            f"graph runs; a graph reshape can leave one size unknown (-1). Give the others "
+            f"as numbers, or trace with fewer unknown dimensions (dynamic_batch leaves one)"
+        ))
     return tuple(int(d) for d in dims)
 
 
