@@ -13,6 +13,7 @@ from flowgrad.optim import SGD as TorchSGD
 from flowgrad.optim import Adam as TorchAdam
 from flowgrad.optim import RMSprop as TorchRMSprop
 from flowgrad.optim.optimizer import advance, step_counter
+from flowgrad.optim.tensorflow_rules import adam_update, rmsprop_update
 from flowgrad.tensor import Tensor
 
 
@@ -101,16 +102,7 @@ class AdamRule(KerasRule, TorchAdam):
 
     def update(self, param: Tensor, grad: Tensor, state: dict[str, Any],
                group: dict[str, Any]) -> None:
-        beta_1, beta_2 = group["betas"]
-        step = advance(state["step"])
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg.lerp_(grad, 1 - beta_1)
-        exp_avg_sq.lerp_(grad.square(), 1 - beta_2)
-        if group["amsgrad"]:
-            exp_avg_sq = state["max_exp_avg_sq"].copy_(
-                fn.maximum(state["max_exp_avg_sq"], exp_avg_sq))
-        alpha = group["lr"] * (1 - beta_2**step) ** 0.5 / (1 - beta_1**step)
-        param.addcdiv_(exp_avg, exp_avg_sq.sqrt().add_(group["eps"]), value=-alpha)
+        adam_update(param, grad, state, group)
 
 
 class RMSpropRule(KerasRule, TorchRMSprop):
@@ -120,22 +112,5 @@ class RMSpropRule(KerasRule, TorchRMSprop):
 
     def update(self, param: Tensor, grad: Tensor, state: dict[str, Any],
                group: dict[str, Any]) -> None:
-        rho, momentum, lr = group["alpha"], group["momentum"], group["lr"]
-        state["step"].add_(1)
-        square_avg = state["square_avg"]
-        square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
-        if group["centered"]:
-            grad_avg = state["grad_avg"]
-            grad_avg.mul_(rho).add_(grad, alpha=1 - rho)
-            denominator = square_avg.addcmul(grad_avg, grad_avg, value=-1).add_(group["eps"])
-        else:
-            denominator = square_avg.add(group["eps"])
-        denominator.sqrt_()
-        if momentum > 0:
-            buffer = state["momentum_buffer"]
-            buffer.mul_(momentum).addcdiv_(grad, denominator, value=lr)
-            param.sub_(buffer)
-        else:
-            param.addcdiv_(grad, denominator, value=-lr)
-
-
+        state["step"].add_(1)  # the step count Keras reports as iterations
+        rmsprop_update(param, grad, state, group)

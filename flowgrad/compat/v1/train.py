@@ -26,7 +26,7 @@ from flowgrad import functions as F
 from flowgrad import graph as G
 from flowgrad.errors import at_user_site
 from flowgrad.optim import SGD, Adam, RMSprop
-from flowgrad.optim.optimizer import advance
+from flowgrad.optim.tensorflow_rules import adam_update, rmsprop_update
 from flowgrad.tensor import Tensor
 
 __all__ = ["AdamOptimizer", "GradientDescentOptimizer", "MomentumOptimizer",
@@ -111,13 +111,7 @@ class AdamOptimizer(_TF1Minimize, Adam):
 
     def update(self, param: Tensor, grad: Tensor, state: dict[str, Any],
                group: dict[str, Any]) -> None:
-        beta1, beta2 = group["betas"]
-        step = advance(state["step"])
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg.lerp_(grad, 1 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        step_size = group["lr"] * (1 - beta2**step) ** 0.5 / (1 - beta1**step)
-        param.addcdiv_(exp_avg, exp_avg_sq.sqrt().add_(group["eps"]), value=-step_size)
+        adam_update(param, grad, state, group)
 
 
 class RMSPropOptimizer(_TF1Minimize, RMSprop):
@@ -143,19 +137,4 @@ class RMSPropOptimizer(_TF1Minimize, RMSprop):
 
     def update(self, param: Tensor, grad: Tensor, state: dict[str, Any],
                group: dict[str, Any]) -> None:
-        decay, momentum, lr = group["alpha"], group["momentum"], group["lr"]
-        square_avg = state["square_avg"]
-        square_avg.mul_(decay).addcmul_(grad, grad, value=1 - decay)
-        if group["centered"]:
-            grad_avg = state["grad_avg"]
-            grad_avg.lerp_(grad, 1 - decay)
-            denom = square_avg.addcmul(grad_avg, grad_avg, value=-1).add_(group["eps"])
-        else:
-            denom = square_avg.add(group["eps"])
-        denom.sqrt_()
-        if momentum > 0:
-            buffer = state["momentum_buffer"]
-            buffer.mul_(momentum).addcdiv_(grad, denom, value=lr)
-            param.sub_(buffer)
-        else:
-            param.addcdiv_(grad, denom, value=-lr)
+        rmsprop_update(param, grad, state, group)
