@@ -12,10 +12,8 @@ user's line that made it, and the file is written (atomically) only once the mod
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import os
-import secrets
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from flowgrad.graph.ir import TRACING, Graph, Node
 from flowgrad.graph.passes import optimize
 from flowgrad.graph.tracing import Swap, discover
 from flowgrad.io import require
+from flowgrad.io.atomic import write_atomically
 from flowgrad.io.onnx_builder import Builder, Unsupported
 from flowgrad.io.onnx_ops import GRADIENT_ONLY, TRANSLATIONS, needed_inputs
 from flowgrad.tensor import Tensor
@@ -93,7 +92,7 @@ def export(model_or_fn: Callable, example_inputs, path: str | os.PathLike,
         raise ValueError(f"fg.onnx.export: input and output names must be distinct, got "
                          f"{list(input_names)} and {list(output_names)}")
     model = _build(onnx, traced, input_names, output_names, axes, opset)
-    _write(model.SerializeToString(), path)
+    write_atomically(path, [model.SerializeToString()])
     return model
 
 
@@ -346,25 +345,3 @@ def _check(onnx, model, name: str) -> None:
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
         raise ExportError(f"fg.onnx.export({name}): the translated model fails onnx.checker "
                           f"(a bug in flowgrad's exporter; please report it): {exc}") from exc
-
-
-# -- writing ---------------------------------------------------------------------------------
-
-
-def _write(data: bytes, path) -> None:
-    """Write ``data`` to a new file beside ``path``, then rename it over ``path``: readers
-    see the old file or the whole new one, never a part."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    temp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-    try:
-        descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise

@@ -11,17 +11,16 @@ writes the same files (the tests check both ways).
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from flowgrad.errors import CheckpointError
+from flowgrad.io.atomic import write_atomically
 
 #: safetensors dtype names and the NumPy dtypes they hold (little-endian).
 DTYPES = {
@@ -61,24 +60,9 @@ def write(path: str | os.PathLike, tensors: dict[str, np.ndarray],
         offset += array.nbytes
     encoded = json.dumps(header, separators=(",", ":")).encode()
     encoded += b" " * (-(8 + len(encoded)) % ALIGNMENT)
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.",
-                                             suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(len(encoded).to_bytes(8, "little"))
-            file.write(encoded)
-            for array in arrays:
-                file.write(array.data if array.size else b"")
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _sync_folder(folder)
+    chunks = [len(encoded).to_bytes(8, "little"), encoded,
+              *(array.data if array.size else b"" for array in arrays)]
+    write_atomically(path, chunks)
 
 
 def read(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -172,17 +156,3 @@ def _guess(raw: bytes) -> str:
     if raw[:6] == b"\x93NUMPY":
         return "; it looks like a NumPy .npy file: load it with np.load"
     return ""
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX; a no-op where folders cannot be opened)."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
