@@ -5,20 +5,12 @@ shapes, configs)."""
 from __future__ import annotations
 
 import inspect
-import os
 
 import numpy as np
-import pytest
 
 import flowgrad as fg
 from flowgrad import keras
 from flowgrad.keras.layer import Layer
-
-
-def import_tensorflow():
-    """TensorFlow, quietly, or a skip when it is not installed."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    return pytest.importorskip("tensorflow")
 
 
 def assert_close(ours, theirs, tol: float = 1e-5) -> None:

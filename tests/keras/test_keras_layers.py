@@ -13,7 +13,6 @@ from keras_layer_reference import (
     check_config,
     check_shapes_and_params,
     compare_with_tf,
-    import_tensorflow,
 )
 
 import flowgrad as fg
@@ -23,10 +22,6 @@ from flowgrad.errors import ShapeError
 
 layers = keras.layers
 
-
-@pytest.fixture(scope="module")
-def tf():
-    return import_tensorflow()
 
 
 def images(*shape, seed: int = 1) -> np.ndarray:

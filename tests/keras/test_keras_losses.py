@@ -1,7 +1,6 @@
 """flowgrad.keras.losses: Keras 3's numbers (NumPy formulas always, tf.keras when installed),
 gradients, compiled == eager, lookup by name, and the errors."""
 
-import os
 
 import numpy as np
 import pytest
@@ -23,11 +22,6 @@ TARGETS = RNG.standard_normal((N, C)).astype(np.float32)
 WEIGHTS = RNG.uniform(0.0, 2.0, N).astype(np.float32)
 REDUCTIONS = ["sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none"]
 
-
-@pytest.fixture(scope="module")
-def tf():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    return pytest.importorskip("tensorflow")
 
 
 # -- NumPy references of Keras's formulas ------------------------------------------------------

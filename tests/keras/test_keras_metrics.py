@@ -1,7 +1,6 @@
 """flowgrad.keras.metrics: Keras 3's numbers over several weighted batches (NumPy formulas
 always, tf.keras when installed), reset, lookup by name (``"accuracy"`` included), errors."""
 
-import os
 
 import numpy as np
 import pytest
@@ -47,11 +46,6 @@ def batches(kind: str, sizes=(7, 4, 9)):
         out.append((y_true, y_pred, weights))
     return out
 
-
-@pytest.fixture(scope="module")
-def tf():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    return pytest.importorskip("tensorflow")
 
 
 def weighted_mean(values_per_batch, weights_per_batch):

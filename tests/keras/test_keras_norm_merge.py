@@ -13,7 +13,6 @@ from keras_layer_reference import (
     check_config,
     check_shapes_and_params,
     compare_with_tf,
-    import_tensorflow,
 )
 
 import flowgrad as fg
@@ -22,10 +21,6 @@ from flowgrad.errors import ShapeError
 
 layers = keras.layers
 
-
-@pytest.fixture(scope="module")
-def tf():
-    return import_tensorflow()
 
 
 def values(*shape, seed: int = 1, shift: float = 0.0) -> np.ndarray:

@@ -3,7 +3,6 @@ installed) with weight decay, clipping and learning-rate changes; compiled == ea
 Keras-style API (build, apply_gradients, iterations, configs, state dicts) and its errors."""
 
 import copy
-import os
 
 import numpy as np
 import pytest
@@ -18,11 +17,6 @@ B0 = RNG.standard_normal(4).astype(np.float32)
 TARGET = RNG.standard_normal((3, 4)).astype(np.float32)
 STEPS = 5
 
-
-@pytest.fixture(scope="module")
-def tf():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    return pytest.importorskip("tensorflow")
 
 
 def gradients(w, b):
