@@ -93,9 +93,8 @@ def plan_memory(nodes: list[Node], escaping: set[Node]) -> MemoryPlan:
             if last_use.get(source) == index and source in plan.assigned:
                 key = (tuple(source.shape), source.dtype)
                 free.setdefault(key, []).append(plan.assigned[source])
-        planned = node in plannable and _layout(node, layout, False) == "C"
-        layout[node] = _layout(node, layout, planned)
-        if planned:  # possibly an input's buffer
+        order = layout[node] = _layout(node, layout)
+        if node in plannable and order == "C":  # possibly an input's buffer
             pool = free.get((tuple(node.shape), node.dtype))
             if pool:
                 plan.assigned[node] = pool.pop()
@@ -116,19 +115,19 @@ _BROADCASTS = ("broadcast_to", "expand_to")
 _ORDER_FOLLOWING = ("where", "clip", "relu", "sigmoid", "cast", "erf", "round")
 
 
-def _layout(node: Node, layout: dict, plannable: bool) -> str:
-    """The memory order of ``node``'s value: "C" (C-contiguous), "B" (a broadcast view), or
-    "X" (strided: a transpose, a slice). A buffer is C-ordered; an elementwise kernel writing
-    into one from a strided input of its shape would walk the input across the cache and
-    hand on a layout the next kernels read badly (NumPy's own output follows the input's
-    order), so such a node gets no buffer and keeps its input's layout: it is "X" too."""
+def _layout(node: Node, layout: dict) -> str:
+    """The memory order of ``node``'s value without a buffer: "C" (C-contiguous), "B" (a
+    broadcast view), or "X" (strided: a transpose, a slice). A buffer is C-ordered; an
+    elementwise kernel writing into one from a strided input of its shape would walk the
+    input across the cache and hand on a layout the next kernels read badly (NumPy's own
+    output follows the input's order), so only a "C" node gets a buffer (and stays "C")."""
     prim = node.prim
     if prim is None or not prim.view:
         if prim is not None and (isinstance(prim.forward, np.ufunc) or prim.into is not None
-                                 or node.op in _ORDER_FOLLOWING) and not plannable:
+                                 or node.op in _ORDER_FOLLOWING):
             full = [layout.get(n, "C") for n in node.inputs if n.shape == node.shape]
             return "X" if "X" in full else "C"
-        return "C"  # a buffer, or a kernel that makes its own (C-ordered) array
+        return "C"  # a kernel that makes its own (C-ordered) array
     source = layout.get(node.inputs[0], "C") if node.inputs else "C"
     if node.op in _ORDER_KEEPING:
         return source

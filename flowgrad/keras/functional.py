@@ -196,16 +196,10 @@ def run_nodes(nodes: list[Node], inputs: list[KerasTensor], values: list, traini
         leaves = [known[id(leaf)] if isinstance(leaf, KerasTensor) else leaf
                   for leaf in node.leaves]
         args, kwargs = _unflatten(node.structure, iter(leaves))
-        if training is not None and "training" not in kwargs and _takes_training(node.layer):
-            kwargs["training"] = training
+        if training is not None:  # a layer whose call takes none drops it (Layer.__call__)
+            kwargs.setdefault("training", training)
         result = node.layer(*args, **kwargs)
         _, out_leaves = _flatten(result, [])
         for tensor, value in zip(node.outputs, out_leaves, strict=True):
             known[id(tensor)] = value
     return known
-
-
-def _takes_training(layer: Layer) -> bool:
-    from flowgrad.keras.layer import _takes_training as takes
-
-    return takes(type(layer))

@@ -259,7 +259,7 @@ class Sequential(Model):
     def call(self, inputs, training=None):
         out = inputs
         for layer in self._stack:
-            out = layer(out, training=training) if _wants_training(layer) else layer(out)
+            out = layer(out, training=training)  # dropped by layers whose call takes none
         return out
 
     def ensure_built(self, input_shape) -> None:
@@ -295,9 +295,3 @@ class Sequential(Model):
         for entry in config["layers"]:
             model.add(deserialize_layer(entry, custom_objects))
         return model
-
-
-def _wants_training(layer: Layer) -> bool:
-    from flowgrad.keras.layer import _takes_training
-
-    return _takes_training(type(layer))

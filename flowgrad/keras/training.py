@@ -165,10 +165,10 @@ class Trainer:
         from flowgrad.keras.callbacks import CallbackList
 
         self._require_compiled("fit")
-        batches = self._batches("fit", x, y, sample_weight, batch_size, shuffle,
-                                steps_per_epoch, validation_split, class_weight)
-        if validation_split and validation_data is None:
-            validation_data = self._held_out
+        batches, held_out = self._batches("fit", x, y, sample_weight, batch_size, shuffle,
+                                          steps_per_epoch, validation_split, class_weight)
+        if validation_data is None:
+            validation_data = held_out
         verbose = 1 if verbose == "auto" else int(verbose)
         callback_list = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                      model=self, verbose=verbose, epochs=epochs,
@@ -185,7 +185,7 @@ class Trainer:
             for step, (bx, by, bw) in enumerate(batches.epoch()):
                 callback_list.on_train_batch_begin(step, {})
                 train = train or self._function("train", bx)
-                logs = self._run_step(train, bx, by, bw, training=True)
+                logs = self._run_step(train, bx, by, bw)
                 callback_list.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
@@ -203,7 +203,7 @@ class Trainer:
         callback_list.on_train_end(logs)
         return self.history
 
-    def _run_step(self, function, x, y, sample_weight, training: bool) -> dict:
+    def _run_step(self, function, x, y, sample_weight) -> dict:
         loss, y_pred = function(x, y, sample_weight)
         self._update_metrics(float(loss.detach()._data), y, y_pred, sample_weight,
                              data.length(x))
@@ -218,7 +218,7 @@ class Trainer:
         from flowgrad.keras.callbacks import CallbackList
 
         self._require_compiled("evaluate")
-        batches = self._batches("evaluate", x, y, sample_weight, batch_size, False, steps)
+        batches, _ = self._batches("evaluate", x, y, sample_weight, batch_size, False, steps)
         verbose = 1 if verbose == "auto" else int(verbose)
         callback_list = CallbackList(callbacks, add_progbar=verbose != 0 and not _internal,
                                      model=self, verbose=verbose, epochs=1,
@@ -234,7 +234,7 @@ class Trainer:
                 for step, (bx, by, bw) in enumerate(batches.epoch()):
                     callback_list.on_test_batch_begin(step, {})
                     test = test or self._function("test", bx)
-                    logs = self._run_step(test, bx, by, bw, training=False)
+                    logs = self._run_step(test, bx, by, bw)
                     callback_list.on_test_batch_end(step, logs)
         finally:
             self.train(was_training)
@@ -248,7 +248,7 @@ class Trainer:
         """The model's outputs for ``x``, as NumPy arrays (batched, concatenated)."""
         from flowgrad.keras.callbacks import CallbackList
 
-        batches = self._batches("predict", x, None, None, batch_size, False, steps)
+        batches, _ = self._batches("predict", x, None, None, batch_size, False, steps)
         verbose = 1 if verbose == "auto" else int(verbose)
         callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                      verbose=verbose, epochs=1, steps=batches.steps)
@@ -281,7 +281,7 @@ class Trainer:
                                               class_weight)
         self._reset_metrics()
         self.train()
-        logs = self._run_step(self._function("train", x), x, y, sample_weight, training=True)
+        logs = self._run_step(self._function("train", x), x, y, sample_weight)
         return logs if return_dict else _values(logs, self.metrics_names)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
@@ -292,7 +292,7 @@ class Trainer:
         self.eval()
         try:
             with no_grad():
-                logs = self._run_step(self._function("test", x), x, y, sample_weight, False)
+                logs = self._run_step(self._function("test", x), x, y, sample_weight)
         finally:
             self.train(was_training)
         return logs if return_dict else _values(logs, self.metrics_names)
@@ -315,15 +315,12 @@ class Trainer:
                                f"model.compile(optimizer=..., loss=...) before {method}()")
 
     def _one_batch(self, method, x, y, sample_weight, class_weight):
-        x, y = data.in_memory(x), data.in_memory(y)
-        sample_weight = data.in_memory(sample_weight)
-        data.check_lengths(method, x=x, y=y, sample_weight=sample_weight)
-        if class_weight is not None:
-            sample_weight = data.class_weights(y, class_weight, method)
-        return x, y, sample_weight
+        return _arrays(method, data.in_memory(x), y, sample_weight, class_weight)[:3]
 
     def _batches(self, method, x, y, sample_weight, batch_size, shuffle, steps,
                  validation_split: float = 0.0, class_weight=None):
+        """Batches of the data, and with ``validation_split`` the held-out last samples as
+        ``(x, y, sample_weight)`` (else None)."""
         arrays = data.in_memory(x)
         if arrays is None:
             if x is None:
@@ -336,19 +333,18 @@ class Trainer:
                                  f"validation_data with a dataset or generator")
             if isinstance(x, Dataset):  # samples, not batches: batched as arrays would be
                 x = DataLoader(x, batch_size=batch_size or 32, shuffle=shuffle)
-            return data.IterableBatches(x, steps, method)
-        y, sample_weight = data.in_memory(y), data.in_memory(sample_weight)
-        count = data.check_lengths(method, x=arrays, y=y, sample_weight=sample_weight)
-        if class_weight is not None and y is not None:
-            sample_weight = data.class_weights(y, class_weight, method)
+            return data.IterableBatches(x, steps, method), None
+        arrays, y, sample_weight, count = _arrays(method, arrays, y, sample_weight,
+                                                  class_weight)
+        held_out = None
         if validation_split:
             if not 0 < validation_split < 1:
                 raise ValueError(f"{method}: validation_split must be in (0, 1), got "
                                  f"{validation_split}")
             split = count - math.floor(count * validation_split)  # the last samples
             held = slice(split, None)
-            self._held_out = (data.take(arrays, held), data.take(y, held),
-                              data.take(sample_weight, held))
+            held_out = (data.take(arrays, held), data.take(y, held),
+                        data.take(sample_weight, held))
             keep = slice(0, split)
             arrays, y = data.take(arrays, keep), data.take(y, keep)
             sample_weight = data.take(sample_weight, keep)
@@ -356,7 +352,7 @@ class Trainer:
         batches = data.ArrayBatches(arrays, y, sample_weight, batch_size, shuffle)
         if steps is not None:
             batches.steps = min(batches.steps, steps)
-        return batches
+        return batches, held_out
 
     def _reset_metrics(self) -> None:
         if self._metrics is not None:
@@ -403,6 +399,16 @@ class Trainer:
         for metric in self._metrics:
             logs[metric.name] = metric.result()
         return logs
+
+
+def _arrays(method: str, x, y, sample_weight, class_weight) -> tuple:
+    """In-memory data checked: ``(x, y, sample_weight, count)``, arrays all, the weights
+    made from ``class_weight`` when it is given."""
+    y, sample_weight = data.in_memory(y), data.in_memory(sample_weight)
+    count = data.check_lengths(method, x=x, y=y, sample_weight=sample_weight)
+    if class_weight is not None and y is not None:
+        sample_weight = data.class_weights(y, class_weight, method)
+    return x, y, sample_weight, count
 
 
 def _names(specs) -> list[str]:
