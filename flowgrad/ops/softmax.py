@@ -21,15 +21,17 @@ class _Exponentials:
     def __init__(self) -> None:
         self.entry: tuple | None = None
 
-    def keep(self, out: np.ndarray, exps: np.ndarray, sums: np.ndarray) -> None:
-        self.entry = (out, exps, sums) if STATE.grad_enabled else None
+    def keep(self, out: np.ndarray, *values) -> None:
+        """Keep ``values`` (the exponentials, their sums, and whatever else the gradient
+        would compute again) for the gradient of ``out``."""
+        self.entry = (out, values) if STATE.grad_enabled else None
 
-    def take(self, out: np.ndarray):
+    def take(self, out: np.ndarray) -> tuple | None:
         entry = self.entry
         if entry is None or entry[0] is not out:
             return None
         self.entry = None
-        return entry[1], entry[2]
+        return entry[1]
 
 
 _LAST = _Exponentials()
@@ -146,7 +148,7 @@ def _cross_entropy_kernel(logits, labels, ignore_index, reduction):
             count = _counted(safe, kept)
             total = total / losses.dtype.type(count) if count else losses.dtype.type(np.nan)
         losses = np.asarray(total, dtype=logits.dtype)
-    _LAST_CE.keep(losses, exps, sums)
+    _LAST_CE.keep(losses, exps, sums, labels, safe, kept)
     return losses
 
 
@@ -171,9 +173,12 @@ def _cross_entropy_vjp(ctx, g):
 
 def _cross_entropy_grad_kernel(logits, labels, out, g, ignore_index, reduction):
     """(softmax(x) - onehot(label)) times each row's share of ``g``; ignored rows 0."""
-    safe, kept = _labels(logits, labels, ignore_index)
     cached = _LAST_CE.take(out)
-    exps, sums = cached if cached is not None else _exponentials(logits, safe)[:2]
+    if cached is not None and cached[2] is labels:  # the forward's work, labels checked
+        exps, sums, _, safe, kept = cached
+    else:
+        safe, kept = _labels(logits, labels, ignore_index)
+        exps, sums, _ = _exponentials(logits, safe)
     share = g  # each row's: the (N,) g of reduction="none", else one number
     if reduction == "mean":
         count = _counted(safe, kept)
