@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
+
+from flowgrad import dtypes
+from flowgrad.functions import zeros
 from flowgrad.graph.session import _flatten, _unflatten
 from flowgrad.keras.functional import (
     Input,
@@ -65,6 +69,17 @@ class Model(Trainer, Layer):
     @property
     def outputs(self) -> list[KerasTensor]:
         return list(self._outputs) if self._functional else []
+
+    @property
+    def example_input(self):
+        """One sample of zeros shaped as the model's input(s) (a list for several), or None
+        while the input shape is unknown: what TensorBoard's graph view traces."""
+        inputs = self._inputs if self._functional else getattr(self, "_example_inputs", [])
+        if not inputs or any(None in t.shape[1:] for t in inputs):
+            return None
+        samples = [zeros(1, *t.shape[1:], dtype=dtypes.from_numpy_dtype(np.dtype(t.dtype)))
+                   for t in inputs]
+        return samples[0] if len(samples) == 1 else samples
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         if index is not None:
@@ -255,6 +270,10 @@ class Sequential(Model):
     @property
     def layers(self) -> list[Layer]:
         return list(self._stack)
+
+    @property
+    def _example_inputs(self) -> list[KerasTensor]:
+        return [self._input] if self._input is not None else []
 
     def call(self, inputs, training=None):
         out = inputs

@@ -194,3 +194,16 @@ def test_on_batch_methods_step_once():
     for got, expected in zip(model.get_weights(), after, strict=True):
         np.testing.assert_array_equal(got, expected)  # evaluation changes nothing
 
+
+
+def test_the_tensorboard_callback_draws_the_model_graph(tmp_path):
+    pytest.importorskip("tensorboardX")
+    accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    model = compiled(mlp())
+    assert tuple(model.example_input.shape) == (1, 6)
+    model.fit(X, Y, epochs=1, verbose=0,
+              callbacks=[keras.callbacks.TensorBoard(str(tmp_path / "logs"))])
+    events = accumulator.EventAccumulator(str(tmp_path / "logs" / "train"))
+    events.Reload()
+    ops = {node.op for node in events.Graph().node}
+    assert {"matmul", "add", "tanh"} <= ops
